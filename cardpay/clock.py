@@ -1,0 +1,43 @@
+"""The one clock of cardpay: every timestamp comes from here, always UTC, movable in tests."""
+
+import time
+from datetime import datetime, timedelta, timezone
+
+_offset = timedelta(0)
+
+
+def now():
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(timezone.utc) + _offset
+
+
+def monotonic_ms():
+    """Return a monotonic reading in milliseconds, for measuring durations."""
+    return time.perf_counter() * 1000.0
+
+
+def advance(**delta):
+    """Move the clock forward (tests only): advance(minutes=5)."""
+    global _offset
+    _offset += timedelta(**delta)
+
+
+def reset():
+    """Put the clock back to real time (tests only)."""
+    global _offset
+    _offset = timedelta(0)
+
+
+def as_utc(value):
+    """Return a datetime as aware UTC (naive values are taken to be UTC already)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def iso(value):
+    """Return an ISO 8601 string with a Z zone, or None."""
+    value = as_utc(value)
+    return value.isoformat().replace("+00:00", "Z") if value else None

@@ -1,0 +1,98 @@
+"""Error types and the JSON error envelope: {"error": code, "message": sentence}, never a trace."""
+
+import logging
+
+from flask import jsonify, render_template_string, request
+from werkzeug.exceptions import HTTPException
+
+from cardpay.extensions import db
+
+log = logging.getLogger(__name__)
+JSON_PREFIXES = ("/api/", "/webhooks/", "/admin/api/", "/health", "/.netlify/", "/metrics", "/sandbox/ikhokha/api")
+
+
+class CardpayError(Exception):
+    """An error with an HTTP status, a stable code and a human sentence."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message, code=None, status=None, details=None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.status = status or self.status
+        self.details = details or {}
+
+
+class NotFound(CardpayError):
+    """The thing asked for does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class GatewayUnavailable(CardpayError):
+    """iKhokha (or the sandbox) could not be reached or answered with a server error."""
+
+    status = 502
+    code = "gateway_unavailable"
+
+
+class GatewayRejected(CardpayError):
+    """iKhokha answered but refused the request (bad credentials, bad request)."""
+
+    status = 502
+    code = "gateway_rejected"
+
+
+def error_response(status, code, message):
+    """Return the JSON error envelope with a status code."""
+    response = jsonify({"error": code, "message": message})
+    response.status_code = status
+    return response
+
+
+def wants_json():
+    """Tell whether the current request is on a JSON path (or asks for JSON)."""
+    path = request.path
+    return path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == "application/json"
+
+
+_HTML_ERROR = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ status }} · cardpay</title>
+<link rel="stylesheet" href="/static/cardpay.css"></head><body><main class="narrow"><h1>{{ status }}</h1>
+<p>{{ message }}</p><p><a href="/">Back to the courses</a></p></main></body></html>"""
+
+
+def _page(status, message):
+    return render_template_string(_HTML_ERROR, status=status, message=message), status
+
+
+def init_app(app):
+    """Install app-wide handlers that answer every error in the right shape."""
+
+    @app.errorhandler(CardpayError)
+    def handle_cardpay_error(exc):
+        if wants_json():
+            return error_response(exc.status, exc.code, exc.message)
+        return _page(exc.status, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(exc):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        if wants_json():
+            response = error_response(exc.code or 500, code, exc.description or exc.name)
+            for header in ("Allow", "Retry-After"):
+                if exc.get_response().headers.get(header):
+                    response.headers[header] = exc.get_response().headers[header]
+            return response
+        return _page(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc):
+        # Roll back so the next request on this session starts clean; the trace goes to the log only.
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
+        return _page(500, "Something went wrong on our side; it has been logged.")

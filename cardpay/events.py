@@ -1,0 +1,38 @@
+"""Publishing domain events: signals go out after the domain transaction has committed.
+
+Receivers (cardpay/handlers) only add rows to the session; ``publish`` then commits them in one
+short transaction of their own. A failing receiver or a failing monitoring commit is logged and
+counted, never raised: a payment that has been committed stays committed and its response goes on.
+"""
+
+import logging
+
+from flask import current_app
+
+from cardpay.extensions import db
+
+log = logging.getLogger(__name__)
+failures = {"receivers": 0, "commits": 0}  # per-process counts, exported on /metrics
+
+
+def publish(signal, **kwargs):
+    """Send one signal and persist what its receivers recorded."""
+    publish_all([(signal, kwargs)])
+
+
+def publish_all(events):
+    """Send several signals, then commit what their receivers recorded once."""
+    sender = current_app._get_current_object()
+    for signal, kwargs in events:
+        for receiver in list(signal.receivers_for(sender)):
+            try:
+                receiver(sender, **kwargs)
+            except Exception:  # noqa: BLE001 - monitoring must never break a payment
+                failures["receivers"] += 1
+                log.exception("receiver %s of %s failed", getattr(receiver, "__name__", receiver), signal.name)
+    try:
+        db.session.commit()
+    except Exception:  # noqa: BLE001
+        failures["commits"] += 1
+        db.session.rollback()
+        log.exception("could not record monitoring rows for %s", ", ".join(s.name for s, _ in events))

@@ -1,0 +1,1 @@
+"""Health and configuration checks for load balancers and operators."""

@@ -1,0 +1,1 @@
+"""GET /metrics: Prometheus exposition (filled in by the monitoring issue)."""

@@ -1,0 +1,5 @@
+"""Routes of the learner blueprint."""
+
+from flask import Blueprint
+
+bp = Blueprint("learner", __name__)

@@ -1,0 +1,16 @@
+"""All of cardpay's tables, one module per aggregate; imported here so Alembic sees them all."""
+
+from cardpay.models.admin import AdminUser
+from cardpay.models.audit import AuditLog, SecretRotation
+from cardpay.models.catalog import Course, Enrollment, Learner
+from cardpay.models.jobs import JobLease, JobRun
+from cardpay.models.monitoring import (AlertDelivery, CardPaymentAlert, CardPaymentBusinessMetric,
+                                       CardPaymentMetric, CardPaymentPerformance)
+from cardpay.models.payment import FastTrackApproval, ManualIntervention, Payment
+from cardpay.models.webhook import WebhookEvent
+
+__all__ = [
+    "AdminUser", "AlertDelivery", "AuditLog", "CardPaymentAlert", "CardPaymentBusinessMetric",
+    "CardPaymentMetric", "CardPaymentPerformance", "Course", "Enrollment", "FastTrackApproval",
+    "JobLease", "JobRun", "Learner", "ManualIntervention", "Payment", "SecretRotation", "WebhookEvent",
+]

@@ -1,0 +1,25 @@
+"""Operators of the dashboard."""
+
+from flask_login import UserMixin
+
+from cardpay import clock
+from cardpay.extensions import db
+from cardpay.models.types import UTCDateTime
+
+
+class AdminUser(UserMixin, db.Model):
+    """An operator account: hashed password, lockout state."""
+
+    __tablename__ = "admin_users"
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String(254), nullable=False, unique=True)
+    password_hash = db.Column(db.String(256), nullable=False)
+    active = db.Column(db.Boolean, nullable=False, default=True)
+    failed_logins = db.Column(db.Integer, nullable=False, default=0)
+    locked_until = db.Column(UTCDateTime)
+    last_login_at = db.Column(UTCDateTime)
+    created_at = db.Column(UTCDateTime, nullable=False, default=clock.now)
+
+    @property
+    def is_active(self):
+        return self.active

@@ -1,0 +1,97 @@
+"""The monitoring tables: metrics, stage timings, alerts and their deliveries, hourly rollups."""
+
+from cardpay import clock
+from cardpay.extensions import db
+from cardpay.models.types import UTCDateTime
+
+STAGES = ("webhook_processing", "payment_detection", "approval_processing", "ui_update", "end_to_end")
+SEVERITIES = ("info", "warning", "critical")
+
+
+class CardPaymentMetric(db.Model):
+    """One counted event: name, value, labels."""
+
+    __tablename__ = "card_payment_metrics"
+    __table_args__ = (db.Index("ix_card_payment_metrics_name_time", "metric_name", "timestamp"),)
+    id = db.Column(db.BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    metric_name = db.Column(db.String(100), nullable=False)
+    value = db.Column(db.Float, nullable=False, default=1.0)
+    labels = db.Column(db.JSON, nullable=False, default=dict)
+    timestamp = db.Column(UTCDateTime, nullable=False, default=clock.now, index=True)
+
+
+class CardPaymentPerformance(db.Model):
+    """One timed stage of one payment, against its threshold."""
+
+    __tablename__ = "card_payment_performance"
+    __table_args__ = (db.Index("ix_card_payment_performance_op_time", "operation", "timestamp"),)
+    id = db.Column(db.BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    operation = db.Column(db.String(40), nullable=False)
+    duration_ms = db.Column(db.Float, nullable=False)
+    threshold_ms = db.Column(db.Float, nullable=False)
+    exceeded = db.Column(db.Boolean, nullable=False, default=False)
+    success = db.Column(db.Boolean, nullable=False, default=True)
+    payment_id = db.Column(db.Integer)
+    details = db.Column(db.JSON, nullable=False, default=dict)
+    timestamp = db.Column(UTCDateTime, nullable=False, default=clock.now, index=True)
+
+
+class CardPaymentAlert(db.Model):
+    """An alert, identified by its fingerprint; at most one open alert per fingerprint."""
+
+    __tablename__ = "card_payment_alerts"
+    __table_args__ = (
+        db.Index("uq_card_payment_alerts_open_fingerprint", "fingerprint", unique=True,
+                 sqlite_where=db.text("resolved = 0"), postgresql_where=db.text("resolved = false")),
+    )
+    id = db.Column(db.Integer, primary_key=True)
+    alert_type = db.Column(db.String(60), nullable=False)
+    severity = db.Column(db.String(10), nullable=False)
+    message = db.Column(db.Text, nullable=False)
+    details = db.Column(db.JSON, nullable=False, default=dict)
+    fingerprint = db.Column(db.String(128), nullable=False, index=True)
+    occurrences = db.Column(db.Integer, nullable=False, default=1)
+    resolved = db.Column(db.Boolean, nullable=False, default=False, index=True)
+    resolved_at = db.Column(UTCDateTime)
+    resolved_by = db.Column(db.String(254))
+    timestamp = db.Column(UTCDateTime, nullable=False, default=clock.now, index=True)
+    last_seen_at = db.Column(UTCDateTime, nullable=False, default=clock.now)
+    last_notified_at = db.Column(UTCDateTime)
+
+
+class AlertDelivery(db.Model):
+    """The outbox: one notification of one alert to one channel, retried until delivered."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (db.Index("ix_alert_deliveries_due", "status", "next_attempt_at"),)
+    id = db.Column(db.Integer, primary_key=True)
+    alert_id = db.Column(db.Integer, db.ForeignKey("card_payment_alerts.id", ondelete="CASCADE"), index=True)
+    channel = db.Column(db.String(30), nullable=False)  # slack, webhook, email, manual_webhook, manual_email
+    target = db.Column(db.String(1000), nullable=False)
+    kind = db.Column(db.String(20), nullable=False, default="firing")  # firing, repeat, resolved, test
+    payload = db.Column(db.JSON, nullable=False, default=dict)
+    status = db.Column(db.String(20), nullable=False, default="pending")  # pending, sending, delivered, failed
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+    next_attempt_at = db.Column(UTCDateTime, nullable=False, default=clock.now)
+    claimed_until = db.Column(UTCDateTime)
+    claimed_by = db.Column(db.String(100))
+    last_error = db.Column(db.Text)
+    created_at = db.Column(UTCDateTime, nullable=False, default=clock.now)
+    delivered_at = db.Column(UTCDateTime)
+
+
+class CardPaymentBusinessMetric(db.Model):
+    """An hourly rollup of payments, revenue and processing time."""
+
+    __tablename__ = "card_payment_business_metrics"
+    id = db.Column(db.Integer, primary_key=True)
+    hour_start = db.Column(UTCDateTime, nullable=False, unique=True)
+    payments_attempted = db.Column(db.Integer, nullable=False, default=0)
+    payments_succeeded = db.Column(db.Integer, nullable=False, default=0)
+    payments_failed = db.Column(db.Integer, nullable=False, default=0)
+    payments_abandoned = db.Column(db.Integer, nullable=False, default=0)
+    revenue_cents = db.Column(db.BigInteger, nullable=False, default=0)
+    success_rate = db.Column(db.Float)
+    avg_processing_ms = db.Column(db.Float)
+    p95_processing_ms = db.Column(db.Float)
+    timestamp = db.Column(UTCDateTime, nullable=False, default=clock.now)

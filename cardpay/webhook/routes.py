@@ -1,0 +1,5 @@
+"""Routes of the webhook blueprint."""
+
+from flask import Blueprint
+
+bp = Blueprint("webhook", __name__)

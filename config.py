@@ -1,0 +1,442 @@
+"""Configuration for cardpay: the settings table, its parsing, and the config classes.
+
+This is the only module that reads ``os.environ``. Every setting is declared once in
+``SETTINGS``; the parser, ``validate-config``, ``/health/config``, the ``.env`` templates
+and ``docs/configuration.md`` are all derived from that one table, so they cannot drift.
+
+Each setting is also accepted under the ``VITE_`` prefix the replaced deployment used;
+the plain name wins when both are set.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+LEGACY_PREFIX = "VITE_"
+ENVIRONMENTS = ("development", "testing", "production")
+SANDBOX_APP_ID = "sandbox-app-id"
+SANDBOX_SECRET = "sandbox-secret-not-for-production"
+
+
+class ConfigError(Exception):
+    """A setting that cannot be parsed, or a configuration that may not serve."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment setting: its name, type, default and meaning."""
+
+    name: str
+    kind: str  # str, secret, bool, int, positive, url, email, ips, time, choice, database
+    default: object = None
+    help: str = ""
+    group: str = "general"
+    choices: tuple = ()
+    env_defaults: dict = field(default_factory=dict)  # per-environment default overrides
+
+
+S = Setting
+SETTINGS: tuple[Setting, ...] = (
+    S("CARDPAY_ENV", "choice", "development", "development, testing or production: picks the config class",
+      "core", choices=ENVIRONMENTS),
+    S("DATABASE_URL", "database", None,
+      "SQLAlchemy URL; postgres:// and postgresql:// run on psycopg 3. Default: instance/cardpay.sqlite3", "core"),
+    S("SECRET_KEY", "secret", None,
+      "session signing; generated once into instance/ in development, required in production", "core"),
+    S("IKHOKHA_API_URL", "url", "https://api.ikhokha.com/public-api/v1/api",
+      "iK Pay API base URL; development defaults to the built-in sandbox gateway", "ikhokha",
+      env_defaults={"development": "{PRODUCTION_URL}/sandbox/ikhokha/api",
+                    "testing": "{PRODUCTION_URL}/sandbox/ikhokha/api"}),
+    S("IKHOKHA_API_KEY", "secret", None, "iK Pay Application ID (sent as IK-APPID); required in production",
+      "ikhokha", env_defaults={"development": SANDBOX_APP_ID, "testing": SANDBOX_APP_ID}),
+    S("IKHOKHA_API_SECRET", "secret", None, "Application secret that signs API requests; required in production",
+      "ikhokha", env_defaults={"development": SANDBOX_SECRET, "testing": SANDBOX_SECRET}),
+    S("IKHOKHA_WEBHOOK_SECRET", "secret", None, "secret that signs callbacks; defaults to IKHOKHA_API_SECRET",
+      "ikhokha"),
+    S("IKHOKHA_WEBHOOK_SECRET_PREVIOUS", "secret", None,
+      "previous callback secret, accepted until IKHOKHA_WEBHOOK_SECRET_PREVIOUS_EXPIRES", "ikhokha"),
+    S("IKHOKHA_WEBHOOK_SECRET_PREVIOUS_EXPIRES", "time", None,
+      "ISO 8601 time with a zone after which the previous secret is refused", "ikhokha"),
+    S("PRODUCTION_URL", "url", "http://127.0.0.1:5000",
+      "public base URL; callback, success and failure URLs are built from it", "urls"),
+    S("WEBHOOK_ENDPOINT", "url", None, "callback URL given to iKhokha; defaults to PRODUCTION_URL/webhooks/ikhokha",
+      "urls"),
+    S("ALERT_WEBHOOK_URL", "url", None, "generic JSON alert webhook", "alerts"),
+    S("ALERT_EMAIL", "email", None, "alert email recipients (comma list)", "alerts"),
+    S("ALERT_SLACK_WEBHOOK", "url", None, "Slack incoming-webhook URL for alerts", "alerts"),
+    S("MANUAL_INTERVENTION_WEBHOOK", "url", None, "webhook that announces manual-review items", "alerts"),
+    S("MANUAL_INTERVENTION_EMAIL", "email", None, "email recipients for manual-review items", "alerts"),
+    S("MAIL_SERVER", "str", "localhost", "SMTP host for email channels", "mail"),
+    S("MAIL_PORT", "int", 25, "SMTP port", "mail"),
+    S("MAIL_USERNAME", "str", None, "SMTP user", "mail"),
+    S("MAIL_PASSWORD", "secret", None, "SMTP password", "mail"),
+    S("MAIL_USE_TLS", "bool", False, "STARTTLS on the SMTP connection", "mail"),
+    S("MAIL_DEFAULT_SENDER", "str", "alerts@localhost", "From address of alert email", "mail"),
+    S("LOG_AGGREGATION_ENDPOINT", "url", None, "optional HTTP endpoint that receives batches of JSON log records",
+      "logging"),
+    S("ENABLE_ENHANCED_WEBHOOK_VALIDATION", "bool", True,
+      "signature + app-id checks on callbacks; false only allowed outside production", "security"),
+    S("WEBHOOK_SIGNATURE_ALGORITHM", "choice", "sha256", "HMAC digest for signatures", "security",
+      choices=("sha256", "sha512")),
+    S("WEBHOOK_TIMESTAMP_TOLERANCE", "positive", 300, "seconds a callback timestamp may differ from now", "security"),
+    S("ENABLE_WEBHOOK_IP_VERIFICATION", "bool", False, "refuse callbacks from outside WEBHOOK_ALLOWED_IPS",
+      "security"),
+    S("WEBHOOK_ALLOWED_IPS", "ips", None, "comma list of IPs and CIDR ranges allowed to send callbacks", "security"),
+    S("TRUSTED_PROXY_COUNT", "int", 0, "proxies in front that append to X-Forwarded-For; 0 trusts none",
+      "security"),
+    S("ENABLE_CARD_PAYMENT_AUDIT_LOGGING", "bool", True, "write audit_logs rows", "security"),
+    S("AUDIT_LOG_RETENTION_DAYS", "positive", 365, "days audit logs are kept", "retention"),
+    S("ENABLE_CARD_PAYMENT_THREAT_DETECTION", "bool", True, "raise security alerts on attack patterns",
+      "security"),
+    S("THREAT_BURST_THRESHOLD", "positive", 10,
+      "rejected callbacks of one kind from one IP within THREAT_WINDOW_SECONDS that raise a security alert",
+      "security"),
+    S("THREAT_WINDOW_SECONDS", "positive", 300, "sliding window for threat detection", "security"),
+    S("ENABLE_CARD_PAYMENT_MONITORING", "bool", True, "write card_payment_metrics", "monitoring"),
+    S("ENABLE_PERFORMANCE_MONITORING", "bool", True, "write card_payment_performance", "monitoring"),
+    S("ENABLE_BUSINESS_METRICS", "bool", True, "hourly card_payment_business_metrics rollups", "monitoring"),
+    S("WEBHOOK_PROCESSING_THRESHOLD", "positive", 5000, "ms", "thresholds"),
+    S("PAYMENT_DETECTION_THRESHOLD", "positive", 2000, "ms", "thresholds"),
+    S("APPROVAL_PROCESSING_THRESHOLD", "positive", 3000, "ms", "thresholds"),
+    S("UI_UPDATE_THRESHOLD", "positive", 2000, "ms", "thresholds"),
+    S("END_TO_END_THRESHOLD", "positive", 10000, "ms", "thresholds"),
+    S("ERROR_RATE_ALERT_THRESHOLD", "positive", 5, "percent, over ERROR_RATE_WINDOW_SECONDS", "thresholds"),
+    S("ERROR_RATE_WINDOW_SECONDS", "positive", 300, "rolling window of the error rate", "thresholds"),
+    S("ENABLE_CARD_PAYMENT_FAST_TRACK", "bool", True,
+      "false = every paid enrollment goes to manual review (partial rollback)", "payments"),
+    S("STALE_PAYMENT_MINUTES", "positive", 15,
+      "a payment pending this long is reconciled with getStatus", "payments"),
+    S("ENABLE_DETAILED_CARD_PAYMENT_LOGGING", "bool", False, "log each stage of each payment", "logging"),
+    S("CARD_PAYMENT_LOG_LEVEL", "choice", "info", "log level", "logging",
+      choices=("debug", "info", "warning", "error", "critical")),
+    S("METRICS_RETENTION_DAYS", "positive", 90, "days card_payment_metrics rows are kept", "retention"),
+    S("PERFORMANCE_RETENTION_DAYS", "positive", 90, "days card_payment_performance rows are kept", "retention"),
+    S("RESOLVED_ALERT_RETENTION_DAYS", "positive", 365, "days resolved alerts are kept (open ones never go)",
+      "retention"),
+    S("SECRET_ROTATION_INTERVAL_DAYS", "positive", 90, "a secret older than this raises a reminder", "retention"),
+    S("SCHEDULER_ENABLED", "bool", True, "whether this process may run scheduled jobs", "jobs",
+      env_defaults={"testing": False}),
+    S("ALERT_REPEAT_INTERVAL_MINUTES", "positive", 240, "an open alert is notified again only after this long",
+      "alerts"),
+    S("ALERT_ALLOW_PRIVATE_NETWORKS", "bool", True,
+      "alert URLs may point at loopback/private addresses (SSRF guard off)", "alerts",
+      env_defaults={"production": False}),
+    S("SANDBOX_GATEWAY_ENABLED", "bool", True, "serve the built-in stand-in for iKhokha", "ikhokha",
+      env_defaults={"production": False}),
+)
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+THRESHOLD_SETTINGS = {
+    "webhook_processing": "WEBHOOK_PROCESSING_THRESHOLD",
+    "payment_detection": "PAYMENT_DETECTION_THRESHOLD",
+    "approval_processing": "APPROVAL_PROCESSING_THRESHOLD",
+    "ui_update": "UI_UPDATE_THRESHOLD",
+    "end_to_end": "END_TO_END_THRESHOLD",
+}
+ALERT_CHANNEL_SETTINGS = ("ALERT_WEBHOOK_URL", "ALERT_EMAIL", "ALERT_SLACK_WEBHOOK")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _parse_bool(raw):
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_int(raw):
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+
+
+def _parse_positive(raw):
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError("expected a positive number") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise ValueError("expected a positive number")
+    return int(value) if value.is_integer() else value
+
+
+def _parse_url(raw):
+    value = raw.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http(s) URL")
+    return value.rstrip("/")
+
+
+def _parse_email(raw):
+    addresses = [a.strip() for a in raw.split(",") if a.strip()]
+    for address in addresses:
+        local, _, domain = address.partition("@")
+        if not local or not domain or " " in address:
+            raise ValueError(f"not an email address: {address!r}")
+    return addresses or None
+
+
+def parse_ip_list(raw):
+    """Parse a comma list of IPs and CIDR ranges into ip_network objects."""
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"not an IP address or CIDR range: {item!r}") from None
+    return tuple(networks)
+
+
+def parse_time(raw):
+    """Parse an ISO 8601 time that carries a zone; return it in UTC."""
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("expected an ISO 8601 time with a zone") from None
+    if value.tzinfo is None:
+        raise ValueError("expected an ISO 8601 time with a zone")
+    return value.astimezone(timezone.utc)
+
+
+def normalise_database_url(raw):
+    """Return a SQLAlchemy URL, sending postgres:// and postgresql:// to psycopg 3."""
+    value = raw.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if value.startswith(prefix):
+            return "postgresql+psycopg://" + value[len(prefix):]
+    if not value.startswith(("sqlite:", "postgresql+psycopg://")):
+        raise ValueError("expected a sqlite: or postgresql:// URL")
+    return value
+
+
+def _parse_choice(setting, raw):
+    value = raw.strip().lower()
+    if value not in setting.choices:
+        raise ValueError("expected one of " + ", ".join(setting.choices))
+    return value
+
+
+_PARSERS = {
+    "str": lambda raw: raw.strip() or None,
+    "secret": lambda raw: raw.strip() or None,
+    "bool": _parse_bool,
+    "int": _parse_int,
+    "positive": _parse_positive,
+    "url": _parse_url,
+    "email": _parse_email,
+    "ips": parse_ip_list,
+    "time": parse_time,
+    "database": normalise_database_url,
+}
+
+
+def parse_value(setting, raw):
+    """Parse one raw string for a setting; raise ValueError with a readable reason."""
+    if setting.kind == "choice":
+        return _parse_choice(setting, raw)
+    return _PARSERS[setting.kind](raw)
+
+
+@dataclass
+class LoadedSettings:
+    """Typed settings plus what the loader noticed while reading them."""
+
+    values: dict
+    sources: dict  # name -> the environment variable it came from, or None for a default
+    errors: list  # one line per setting that did not parse
+    legacy: list  # VITE_ names in use
+
+
+def read_settings(environ=None, env_name=None):
+    """Read every setting from an environment mapping, typed, with defaults applied."""
+    environ = os.environ if environ is None else environ
+    values, sources, errors, legacy = {}, {}, [], []
+    raw_env = (environ.get("CARDPAY_ENV") or environ.get(LEGACY_PREFIX + "CARDPAY_ENV") or "").strip().lower()
+    env = env_name or raw_env or "development"
+    if env not in ENVIRONMENTS:
+        errors.append(f"CARDPAY_ENV: expected one of {', '.join(ENVIRONMENTS)} (got {raw_env!r})")
+        env = "development"
+    for setting in SETTINGS:
+        source = None
+        for candidate in (setting.name, LEGACY_PREFIX + setting.name):
+            if environ.get(candidate) not in (None, ""):
+                source = candidate
+                break
+        if source and source.startswith(LEGACY_PREFIX):
+            legacy.append(source)
+        sources[setting.name] = source
+        value = setting.env_defaults.get(env, setting.default)
+        if source:
+            try:
+                value = parse_value(setting, environ[source])
+            except ValueError as exc:
+                errors.append(f"{source}: {exc}")
+        values[setting.name] = value
+    values["CARDPAY_ENV"] = env
+    _derive_defaults(values)
+    return LoadedSettings(values, sources, errors, legacy)
+
+
+def _derive_defaults(values):
+    """Fill the defaults that are built from other settings."""
+    base = values["PRODUCTION_URL"]
+    if isinstance(values["IKHOKHA_API_URL"], str) and "{PRODUCTION_URL}" in values["IKHOKHA_API_URL"]:
+        values["IKHOKHA_API_URL"] = values["IKHOKHA_API_URL"].format(PRODUCTION_URL=base)
+    values["WEBHOOK_ENDPOINT"] = values["WEBHOOK_ENDPOINT"] or f"{base}/webhooks/ikhokha"
+    values["IKHOKHA_WEBHOOK_SECRET"] = values["IKHOKHA_WEBHOOK_SECRET"] or values["IKHOKHA_API_SECRET"]
+
+
+def hint(secret):
+    """Return at most the last 4 characters of a secret, for the CLI and admins only."""
+    if not secret:
+        return "(not set)"
+    return "…" + str(secret)[-4:] if len(str(secret)) > 8 else "(set)"
+
+
+def _is_https(url):
+    return url is None or urlsplit(url).scheme == "https"
+
+
+def find_problems(loaded):
+    """Return one line per problem with the settings (never a secret's value)."""
+    values, problems = loaded.values, list(loaded.errors)
+    production = values["CARDPAY_ENV"] == "production"
+    if production:
+        for name in ("SECRET_KEY", "IKHOKHA_API_KEY", "IKHOKHA_API_SECRET"):
+            if not values[name]:
+                problems.append(f"{name}: required in production")
+        url = values["DATABASE_URL"]
+        if not url or not str(url).startswith("postgresql"):
+            problems.append("DATABASE_URL: production needs a PostgreSQL URL (SQLite is for development)")
+        if not any(values[name] for name in ALERT_CHANNEL_SETTINGS):
+            problems.append("ALERT_WEBHOOK_URL, ALERT_EMAIL, ALERT_SLACK_WEBHOOK: production needs at least one "
+                            "alert channel")
+        for setting in SETTINGS:
+            if setting.kind == "url" and not _is_https(values[setting.name]):
+                problems.append(f"{setting.name}: production URLs must use https")
+        if not values["ENABLE_ENHANCED_WEBHOOK_VALIDATION"]:
+            problems.append("ENABLE_ENHANCED_WEBHOOK_VALIDATION: may not be false in production")
+        if values["SANDBOX_GATEWAY_ENABLED"]:
+            problems.append("SANDBOX_GATEWAY_ENABLED: the sandbox gateway may not run in production")
+        if values["SECRET_KEY"] and len(values["SECRET_KEY"]) < 32:
+            problems.append("SECRET_KEY: shorter than 32 characters")
+    if values["ENABLE_WEBHOOK_IP_VERIFICATION"] and not values["WEBHOOK_ALLOWED_IPS"]:
+        problems.append("WEBHOOK_ALLOWED_IPS: empty while ENABLE_WEBHOOK_IP_VERIFICATION is on "
+                        "(every callback would be refused)")
+    if values["IKHOKHA_WEBHOOK_SECRET_PREVIOUS"] and not values["IKHOKHA_WEBHOOK_SECRET_PREVIOUS_EXPIRES"]:
+        problems.append("IKHOKHA_WEBHOOK_SECRET_PREVIOUS_EXPIRES: required while a previous secret is set")
+    if values["TRUSTED_PROXY_COUNT"] < 0:
+        problems.append("TRUSTED_PROXY_COUNT: may not be negative")
+    return problems
+
+
+def fatal_problems(loaded):
+    """Return the problems that stop a production process from serving."""
+    if loaded.values["CARDPAY_ENV"] != "production":
+        return list(loaded.errors)
+    return find_problems(loaded)
+
+
+def instance_secret_key(instance_path):
+    """Return the development SECRET_KEY kept in instance/, creating it once for all workers."""
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def load_dotenv_files(root, environ=None):
+    """Load .env, and .env.production in production, without overriding the real environment."""
+    from dotenv import load_dotenv
+
+    environ = os.environ if environ is None else environ
+    if (environ.get("CARDPAY_ENV") or "").lower() == "testing":
+        return
+    load_dotenv(Path(root) / ".env", override=False)
+    env = (environ.get("CARDPAY_ENV") or environ.get(LEGACY_PREFIX + "CARDPAY_ENV") or "").lower()
+    if env == "production":
+        load_dotenv(Path(root) / ".env.production", override=False)
+
+
+class BaseConfig:
+    """Flask settings shared by every environment."""
+
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = None  # the callback view enforces its own 64 KiB limit and records it
+    WTF_CSRF_TIME_LIMIT = None
+    JSON_SORT_KEYS = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    TESTING = False
+    DEBUG = False
+
+
+class DevelopmentConfig(BaseConfig):
+    """Local development: SQLite, the sandbox gateway, no credentials."""
+
+
+class TestingConfig(BaseConfig):
+    """The test suite: no scheduler, no dotenv files."""
+
+    TESTING = True
+
+
+class ProductionConfig(BaseConfig):
+    """Production: PostgreSQL, secure cookies, real credentials."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIG_CLASSES = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def build_config(instance_path, environ=None, overrides=None):
+    """Return (flask_config_mapping, loaded_settings) for the active environment."""
+    overrides = dict(overrides or {})
+    environ = dict(os.environ if environ is None else environ)
+    for key, value in overrides.items():
+        if isinstance(value, str) and key in SETTINGS_BY_NAME:
+            environ[key] = value
+    loaded = read_settings(environ, overrides.get("CARDPAY_ENV"))
+    for key, value in overrides.items():
+        if not isinstance(value, str) or key not in SETTINGS_BY_NAME:
+            loaded.values[key] = value
+    env = loaded.values["CARDPAY_ENV"]
+    mapping = {k: v for k, v in vars(CONFIG_CLASSES[env]).items() if k.isupper()}
+    for klass in CONFIG_CLASSES[env].__mro__[1:]:
+        for key, value in vars(klass).items():
+            if key.isupper():
+                mapping.setdefault(key, value)
+    mapping.update(loaded.values)
+    if not mapping["SECRET_KEY"] and env != "production":
+        mapping["SECRET_KEY"] = instance_secret_key(instance_path)
+    mapping["SQLALCHEMY_DATABASE_URI"] = mapping["DATABASE_URL"] or (
+        "sqlite:///" + str(Path(instance_path) / "cardpay.sqlite3"))
+    mapping["CARDPAY_LEGACY_NAMES"] = list(loaded.legacy)
+    return mapping, loaded

@@ -1,0 +1,172 @@
+"""Shared fixtures: a migrated database per run (SQLite, or PostgreSQL when
+CARDPAY_TEST_DATABASE_URL names a server), an app per test, a CLI runner, and live servers."""
+
+import os
+import socket
+import threading
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from cardpay import clock, create_app
+from cardpay.extensions import db
+
+PG_ADMIN_URL = os.environ.get("CARDPAY_TEST_DATABASE_URL", "")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+TEST_SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+
+
+def _pg_conninfo(url, dbname=None):
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://").replace("postgres://", "postgresql://")
+    if dbname:
+        base, _, _ = conninfo.rpartition("/")
+        conninfo = f"{base}/{dbname}"
+    return conninfo
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """Create this run's own database and drop it at the end."""
+    if not PG_ADMIN_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'cardpay-test.sqlite3'}"
+        return
+    name = f"cardpay_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield _pg_conninfo(PG_ADMIN_URL, name)
+    with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_config(database_url, **overrides):
+    """Return the settings mapping tests build apps from."""
+    settings = {
+        "CARDPAY_ENV": "testing",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "PRODUCTION_URL": "http://127.0.0.1:5000",
+        "SCHEDULER_ENABLED": False,
+        "WTF_CSRF_ENABLED": False,
+    }
+    settings.update(overrides)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def migrated_database(database_url):
+    """Apply the migrations once per run."""
+    from flask_migrate import upgrade
+
+    app = create_app(make_config(database_url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def _empty_all_tables():
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(text(f"DELETE FROM {table}"))
+    db.session.commit()
+
+
+@pytest.fixture
+def app_factory(migrated_database):
+    """Build apps on this run's database; every table is emptied after the test."""
+    built = []
+
+    def factory(**overrides):
+        app = create_app(make_config(migrated_database, **overrides))
+        built.append(app)
+        return app
+
+    yield factory
+    clock.reset()
+    for app in built:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    cleaner = create_app(make_config(migrated_database))
+    with cleaner.app_context():
+        _empty_all_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory):
+    """The default test app (pytest-flask's client fixture uses it)."""
+    return app_factory()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for `flask cardpay ...` commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def is_postgres(migrated_database):
+    """Tell whether this run is on PostgreSQL."""
+    return migrated_database.startswith("postgresql")
+
+
+def free_port():
+    """Return a free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """A real HTTP server on loopback, in a thread, serving a WSGI app."""
+
+    def __init__(self, wsgi_app=None, port=None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.wsgi_app = wsgi_app
+        self._server = make_server("127.0.0.1", self.port, self._dispatch, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _dispatch(self, environ, start_response):
+        return self.wsgi_app(environ, start_response)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_app(app_factory):
+    """Start cardpay on a real loopback port (sandbox gateway included) and return (app, server)."""
+    servers = []
+
+    def start(**overrides):
+        server = LiveServer()
+        app = app_factory(PRODUCTION_URL=server.url, **overrides)
+        server.wsgi_app = app
+        servers.append(server.start())
+        return app, server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir():
+    """Where tests leave screenshots and other files for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
