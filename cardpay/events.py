@@ -20,16 +20,21 @@ def publish(signal, **kwargs):
     publish_all([(signal, kwargs)])
 
 
+def relay(signal, **kwargs):
+    """Send a signal from inside a receiver: each receiver isolated, nothing committed here."""
+    sender = current_app._get_current_object()
+    for receiver in list(signal.receivers_for(sender)):
+        try:
+            receiver(sender, **kwargs)
+        except Exception:  # noqa: BLE001 - monitoring must never break a payment
+            failures["receivers"] += 1
+            log.exception("receiver %s of %s failed", getattr(receiver, "__name__", receiver), signal.name)
+
+
 def publish_all(events):
     """Send several signals, then commit what their receivers recorded once."""
-    sender = current_app._get_current_object()
     for signal, kwargs in events:
-        for receiver in list(signal.receivers_for(sender)):
-            try:
-                receiver(sender, **kwargs)
-            except Exception:  # noqa: BLE001 - monitoring must never break a payment
-                failures["receivers"] += 1
-                log.exception("receiver %s of %s failed", getattr(receiver, "__name__", receiver), signal.name)
+        relay(signal, **kwargs)
     try:
         db.session.commit()
     except Exception:  # noqa: BLE001
