@@ -1,0 +1,184 @@
+"""The rules for when a payment may change state: the only place that grants or withholds access.
+
+Every state change is a conditional UPDATE (``... WHERE status IN (...)``), so two deliveries,
+a status poll and a reconciliation racing for the same payment give exactly one approval on
+SQLite and PostgreSQL alike; a partial unique index on fast_track_approvals backs it up.
+
+Functions here change rows in the caller's transaction and return a Decision; the caller commits
+and then publishes ``decision.events`` (cardpay.events.publish_all).
+"""
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import update
+
+from cardpay import clock, signals
+from cardpay.extensions import db
+from cardpay.models import Enrollment, FastTrackApproval, ManualIntervention, Payment
+
+APPROVABLE = ("created", "pending", "failed")  # SUCCESS after FAILURE: a declined card, then a retry
+FAILABLE = ("created", "pending")
+
+
+@dataclass
+class Decision:
+    """What happened to a payment, and the events to publish once the caller has committed."""
+
+    outcome: str  # approved, already_approved, failed, already_failed, manual_review, not_approvable
+    payment: Payment = None
+    approval: FastTrackApproval = None
+    intervention: ManualIntervention = None
+    events: list = field(default_factory=list)
+
+
+def _ms_between(start, end):
+    if start is None or end is None:
+        return None
+    return max(0.0, (clock.as_utc(end) - clock.as_utc(start)).total_seconds() * 1000.0)
+
+
+def _set_status(payment, allowed, **values):
+    """Move a payment to a new state only from an allowed one; tell whether this call won."""
+    result = db.session.execute(
+        update(Payment).where(Payment.id == payment.id, Payment.status.in_(allowed))
+        .values(updated_at=clock.now(), **values).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _detection_event(payment, outcome_known_at):
+    """payment_detection is timed here when the learner was already waiting on the return page."""
+    if payment.return_page_at is None:
+        return None
+    duration = _ms_between(payment.return_page_at, outcome_known_at) or 0.0
+    return (signals.stage_timed, {"operation": "payment_detection", "duration_ms": duration,
+                                  "payment_id": payment.id, "success": True,
+                                  "details": {"method": payment.detection_method}})
+
+
+def apply_success(payment, method, outcome_known_at=None, actor="system", reason=None):
+    """Grant access for a confirmed successful payment, exactly once.
+
+    ``method`` is fast_track (a verified callback), status_poll (getStatus said SUCCESS) or
+    manual (an operator approved a manual-review item). Fast track switched off sends automatic
+    approvals to manual review instead.
+    """
+    now = clock.now()
+    outcome_known_at = outcome_known_at or now
+    if method != "manual" and not current_app.config["ENABLE_CARD_PAYMENT_FAST_TRACK"]:
+        return send_to_manual_review("fast_track_disabled", payment=payment,
+                                     details={"method": method, "paid": True}, outcome_known_at=outcome_known_at)
+    allowed = APPROVABLE + (("manual_review",) if method == "manual" else ())
+    detection = "callback" if method == "fast_track" else method
+    won = _set_status(payment, allowed, status="succeeded", succeeded_at=now, access_granted_at=now,
+                      outcome_known_at=payment.outcome_known_at or outcome_known_at,
+                      detection_method=payment.detection_method or detection, failure_reason=None)
+    db.session.refresh(payment)
+    if not won:
+        outcome = "already_approved" if payment.status == "succeeded" else "not_approvable"
+        return Decision(outcome, payment=payment)
+    db.session.execute(
+        update(Enrollment).where(Enrollment.id == payment.enrollment_id)
+        .values(status="active", access_granted_at=now, revoked_at=None, updated_at=now)
+        .execution_options(synchronize_session=False))
+    processing_ms = _ms_between(outcome_known_at, now) or 0.0
+    approval = FastTrackApproval(payment_id=payment.id, method=method, outcome="approved",
+                                 processing_time_ms=processing_ms, reason=reason,
+                                 approved_by=actor if method == "manual" else None, created_at=now)
+    db.session.add(approval)
+    db.session.flush()
+    events = [
+        (signals.payment_succeeded, {"payment_id": payment.id, "amount_cents": payment.amount_cents,
+                                     "currency": payment.currency, "method": method}),
+        (signals.approval_granted, {"payment_id": payment.id, "approval_id": approval.id, "method": method,
+                                    "processing_time_ms": processing_ms, "actor": actor}),
+        (signals.stage_timed, {"operation": "approval_processing", "duration_ms": processing_ms,
+                               "payment_id": payment.id, "success": True, "details": {"method": method}}),
+    ]
+    detection_event = _detection_event(payment, payment.outcome_known_at)
+    if detection_event and method != "manual":
+        events.append(detection_event)
+    return Decision("approved", payment=payment, approval=approval, events=events)
+
+
+def apply_failure(payment, method, reason="declined", outcome_known_at=None):
+    """Record a declined payment: the enrollment stays pending, no approval row is written.
+
+    A FAILURE for a payment that already succeeded is not applied: it goes to manual review.
+    """
+    now = clock.now()
+    outcome_known_at = outcome_known_at or now
+    if payment.status == "succeeded":
+        return send_to_manual_review("failure_after_success", payment=payment, keep_status=True,
+                                     details={"method": method, "reason": reason})
+    detection = "callback" if method == "fast_track" else method
+    won = _set_status(payment, FAILABLE, status="failed", failed_at=now, failure_reason=reason[:200],
+                      outcome_known_at=payment.outcome_known_at or outcome_known_at,
+                      detection_method=payment.detection_method or detection)
+    db.session.refresh(payment)
+    if not won:
+        return Decision("already_failed" if payment.status == "failed" else "not_approvable", payment=payment)
+    events = [(signals.payment_failed, {"payment_id": payment.id, "reason": reason})]
+    detection_event = _detection_event(payment, payment.outcome_known_at)
+    if detection_event:
+        events.append(detection_event)
+    return Decision("failed", payment=payment, events=events)
+
+
+def send_to_manual_review(reason, payment=None, details=None, event_id=None, paylink_id=None,
+                          keep_status=False, outcome_known_at=None):
+    """Open a manual-review item; access does not change. The payment (if any) waits in manual_review."""
+    details = dict(details or {})
+    if payment is not None and not keep_status:
+        _set_status(payment, APPROVABLE, status="manual_review",
+                    outcome_known_at=payment.outcome_known_at or outcome_known_at or clock.now())
+        db.session.refresh(payment)
+    intervention = ManualIntervention(payment_id=payment.id if payment else None, webhook_event_id=event_id,
+                                      paylink_id=paylink_id or (payment.paylink_id if payment else None),
+                                      reason=reason, details=details, status="open", created_at=clock.now())
+    db.session.add(intervention)
+    db.session.flush()
+    events = [(signals.manual_intervention_required, {
+        "intervention_id": intervention.id, "payment_id": payment.id if payment else None,
+        "reason": reason, "details": details})]
+    return Decision("manual_review", payment=payment, intervention=intervention, events=events)
+
+
+def reject_manual_review(intervention, actor, note):
+    """Close a manual-review item without granting access; the payment is marked failed."""
+    now = clock.now()
+    won = db.session.execute(
+        update(ManualIntervention).where(ManualIntervention.id == intervention.id,
+                                         ManualIntervention.status == "open")
+        .values(status="rejected", resolved_by=actor, resolution_note=note, resolved_at=now)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    db.session.refresh(intervention)
+    if not won:
+        return Decision("not_approvable")
+    payment = intervention.payment
+    if payment is not None:
+        _set_status(payment, ("manual_review",), status="failed", failed_at=now,
+                    failure_reason=f"rejected by {actor}"[:200])
+        db.session.refresh(payment)
+    events = [(signals.manual_intervention_resolved, {
+        "intervention_id": intervention.id, "payment_id": payment.id if payment else None,
+        "decision": "rejected", "actor": actor, "note": note})]
+    return Decision("rejected", payment=payment, intervention=intervention, events=events)
+
+
+def approve_manual_review(intervention, actor, note):
+    """Close a manual-review item by granting access (approval method manual)."""
+    won = db.session.execute(
+        update(ManualIntervention).where(ManualIntervention.id == intervention.id,
+                                         ManualIntervention.status == "open")
+        .values(status="approved", resolved_by=actor, resolution_note=note, resolved_at=clock.now())
+        .execution_options(synchronize_session=False)).rowcount == 1
+    db.session.refresh(intervention)
+    if not won or intervention.payment is None:
+        return Decision("not_approvable", intervention=intervention)
+    decision = apply_success(intervention.payment, "manual", actor=actor, reason=note)
+    decision.intervention = intervention
+    decision.events.append((signals.manual_intervention_resolved, {
+        "intervention_id": intervention.id, "payment_id": intervention.payment_id,
+        "decision": "approved", "actor": actor, "note": note}))
+    return decision

@@ -1,0 +1,86 @@
+"""The approval rules: exactly one approval, failures never grant access, odd cases go to review."""
+
+import pytest
+
+from cardpay import clock
+from cardpay.extensions import db
+from cardpay.models import Course, Enrollment, FastTrackApproval, Learner, ManualIntervention, Payment
+from cardpay.services import approvals
+
+
+@pytest.fixture
+def payment(app):
+    with app.app_context():
+        course = Course(slug="python-101", title="Python 101", price_cents=49900)
+        learner = Learner(email="thandi@example.com", name="Thandi")
+        db.session.add_all([course, learner])
+        db.session.flush()
+        enrollment = Enrollment(learner_id=learner.id, course_id=course.id)
+        db.session.add(enrollment)
+        db.session.flush()
+        row = Payment(token="tok-1", external_transaction_id="cp_1", paylink_id="PL1",
+                      enrollment_id=enrollment.id, amount_cents=49900, status="pending")
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
+def _load(payment_id):
+    return db.session.get(Payment, payment_id)
+
+
+def test_success_grants_access_once_and_second_success_changes_nothing(app, payment):
+    with app.app_context():
+        first = approvals.apply_success(_load(payment), "fast_track")
+        db.session.commit()
+        second = approvals.apply_success(_load(payment), "fast_track")
+        db.session.commit()
+        assert (first.outcome, second.outcome) == ("approved", "already_approved")
+        assert db.session.query(FastTrackApproval).count() == 1
+        assert _load(payment).enrollment.status == "active"
+        assert {signal.name for signal, _ in first.events} >= {"payment-succeeded", "approval-granted"}
+        assert second.events == []
+
+
+def test_failure_keeps_enrollment_pending_and_writes_no_approval(app, payment):
+    with app.app_context():
+        decision = approvals.apply_failure(_load(payment), "fast_track", "declined")
+        db.session.commit()
+        assert decision.outcome == "failed"
+        assert _load(payment).enrollment.status == "pending_payment"
+        assert db.session.query(FastTrackApproval).count() == 0
+
+
+def test_success_after_failure_is_a_retry_that_grants_access(app, payment):
+    with app.app_context():
+        approvals.apply_failure(_load(payment), "fast_track")
+        db.session.commit()
+        assert approvals.apply_success(_load(payment), "fast_track").outcome == "approved"
+
+
+def test_failure_after_success_goes_to_review_and_keeps_access(app, payment):
+    with app.app_context():
+        approvals.apply_success(_load(payment), "fast_track")
+        db.session.commit()
+        decision = approvals.apply_failure(_load(payment), "fast_track")
+        db.session.commit()
+        assert decision.outcome == "manual_review"
+        assert _load(payment).status == "succeeded"
+        assert _load(payment).enrollment.status == "active"
+        assert db.session.query(ManualIntervention).one().reason == "failure_after_success"
+
+
+def test_fast_track_off_sends_paid_enrollment_to_review_and_manual_approval_grants(app_factory, payment):
+    app = app_factory(ENABLE_CARD_PAYMENT_FAST_TRACK=False)
+    with app.app_context():
+        decision = approvals.apply_success(_load(payment), "fast_track")
+        db.session.commit()
+        assert decision.outcome == "manual_review"
+        assert _load(payment).enrollment.status == "pending_payment"
+        clock.advance(seconds=1)
+        manual = approvals.approve_manual_review(decision.intervention, "ops@example.com", "checked the bank")
+        db.session.commit()
+        assert manual.outcome == "approved"
+        assert _load(payment).enrollment.status == "active"
+        assert db.session.query(FastTrackApproval).one().method == "manual"
+        assert db.session.get(ManualIntervention, decision.intervention.id).status == "approved"
