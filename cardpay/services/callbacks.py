@@ -1,0 +1,224 @@
+"""The callback path: verify, record the delivery durably, process it in one transaction, then publish.
+
+The order matters. A delivery is recorded (and committed) before anything else is written, so a
+verified callback is never lost: if processing then fails, the gateway gets a 503, retries, and
+the redelivery — or `flask cardpay replay` — finishes the same record. Processing claims the
+record with a conditional UPDATE, so however many copies race, one of them applies the outcome.
+"""
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from cardpay import clock, events, signals
+from cardpay.extensions import db
+from cardpay.models import Payment, WebhookEvent
+from cardpay.services import approvals, deliveries, scrub, verification
+
+log = logging.getLogger(__name__)
+STATUS_BY_OUTCOME = {"approved": "processed", "already_approved": "processed", "failed": "processed",
+                     "already_failed": "processed", "manual_review": "manual_review"}
+_REFERENCE = re.compile(r'"externalTransactionID"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
+@dataclass
+class Answer:
+    """What the webhook view sends back."""
+
+    status: int
+    body: dict
+    events: list = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    """How processing one delivery ended: processed, manual_review, ignored, duplicate or failed."""
+
+    status: str
+    payment_id: int = None
+    events: list = field(default_factory=list)
+    error: str = None
+
+
+def _rollback():
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        log.warning("rollback failed; the connection is discarded")
+
+
+def _same_reference(sent, ours, from_stored_body):
+    # A stored body has card-like runs masked, so a replay compares masked forms of both sides.
+    return (scrub.mask_card_data(ours) == sent) if from_stored_body else (ours == sent)
+
+
+def _decide(event_id, paylink_id, status, reference, known_at, from_stored_body, seen):
+    """Apply one callback's outcome to its payment (caller's transaction); return (decision, status, note)."""
+    payment = db.session.execute(select(Payment).where(Payment.paylink_id == paylink_id)).scalar_one_or_none()
+    seen["payment_id"] = payment.id if payment else None
+    shown_reference = scrub.mask_card_data(reference)[:100] if reference else None
+    if payment is None:
+        if status == "FAILURE":
+            return None, "ignored", "unknown paylink: a FAILURE changes nothing"
+        decision = approvals.send_to_manual_review("unknown_paylink", event_id=event_id, paylink_id=paylink_id,
+                                                   details={"status": status, "externalTransactionID": shown_reference})
+        return decision, "manual_review", None
+    if reference is not None and not _same_reference(reference, payment.external_transaction_id, from_stored_body):
+        decision = approvals.send_to_manual_review(
+            "reference_mismatch", payment=payment, event_id=event_id, paylink_id=paylink_id,
+            details={"status": status, "externalTransactionID": shown_reference}, outcome_known_at=known_at)
+        return decision, "manual_review", None
+    if status == "SUCCESS":
+        decision = approvals.apply_success(payment, "fast_track", outcome_known_at=known_at)
+    else:
+        decision = approvals.apply_failure(payment, "fast_track", "declined", outcome_known_at=known_at)
+    if decision.outcome == "not_approvable":
+        return decision, "ignored", f"not applied: the payment is {decision.payment.status}"
+    return decision, STATUS_BY_OUTCOME[decision.outcome], None
+
+
+def process(event_id, paylink_id, status, reference, known_at, from_stored_body=False):
+    """Claim a recorded delivery and apply it in one transaction; never raises."""
+    seen = {"payment_id": None}
+    try:
+        if not deliveries.claim(event_id):
+            _rollback()
+            return Result("duplicate")
+        decision, outcome, note = _decide(event_id, paylink_id, status, reference, known_at, from_stored_body, seen)
+        payment_id = seen["payment_id"]
+        if decision and decision.intervention and decision.intervention.webhook_event_id is None:
+            decision.intervention.webhook_event_id = event_id
+        deliveries.finish(event_id, outcome, payment_id, note)
+        db.session.commit()
+    except Exception as exc:  # noqa: BLE001 - the record stays, marked failed, for a redelivery or replay
+        _rollback()
+        log.exception("processing callback delivery %s failed", event_id)
+        error = f"processing failed: {type(exc).__name__}"
+        deliveries.mark_failed(event_id, error)
+        failed = [(signals.approval_failed, {"payment_id": seen["payment_id"], "method": "fast_track",
+                                             "reason": error})]
+        return Result("failed", seen["payment_id"], failed if status == "SUCCESS" else [], error)
+    extra = []
+    if status == "SUCCESS" and decision and decision.outcome == "not_approvable":
+        extra = [(signals.approval_failed, {"payment_id": payment_id, "method": "fast_track", "reason": note})]
+    return Result(outcome, payment_id, (decision.events if decision else []) + extra)
+
+
+def _received_outcome(result_status):
+    return {"ignored": "processed"}.get(result_status, result_status)
+
+
+def _stage_events(started_ms, payment_id, success, details):
+    duration = max(0.0, clock.monotonic_ms() - started_ms)
+    return [(signals.stage_timed, {"operation": "webhook_processing", "duration_ms": duration,
+                                   "payment_id": payment_id, "success": success, "details": details}),
+            (signals.request_finished, {"endpoint": "callback", "status_code": details["http_status"],
+                                        "duration_ms": duration, "internal_error": details["http_status"] >= 500})]
+
+
+def _unavailable(message):
+    return Answer(503, {"error": "service_unavailable", "message": message})
+
+
+def _reject(delivery, rejection, received_at, started_ms):
+    event_id = None
+    try:
+        event_id = deliveries.record_rejected(delivery, rejection, received_at).id
+    except SQLAlchemyError:
+        _rollback()
+        log.warning("could not record a rejected callback (%s)", rejection.code)
+    log.warning("callback rejected: %s (HTTP %s) from %s, delivery %s", rejection.code, rejection.status,
+                delivery.remote_ip, event_id)
+    paylink = rejection.payload.get("paylinkID") if isinstance(rejection.payload, dict) else None
+    duration = max(0.0, clock.monotonic_ms() - started_ms)
+    published = [(signals.callback_rejected, {
+        "event_id": event_id, "reason": rejection.code, "http_status": rejection.status,
+        "remote_ip": delivery.remote_ip,
+        "paylink_id": scrub.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None}),
+        (signals.request_finished, {"endpoint": "callback", "status_code": rejection.status,
+                                    "duration_ms": duration, "internal_error": False})]
+    return Answer(rejection.status, {"error": rejection.code, "message": rejection.message}, published)
+
+
+def receive(delivery, started_ms):
+    """Judge, record and process one callback delivery; return the answer and the events to publish."""
+    received_at = clock.now()
+    try:
+        verified = verification.verify(delivery, current_app.config, received_at)
+    except verification.Rejected as rejection:
+        return _reject(delivery, rejection, received_at, started_ms)
+    try:
+        event, original = deliveries.record_verified(delivery, verified, received_at)
+    except SQLAlchemyError:
+        _rollback()
+        log.exception("could not record a verified callback for paylink %s", verified.paylink_id)
+        answer = _unavailable("The callback could not be recorded; please deliver it again.")
+        answer.events = _stage_events(started_ms, None, False, {"outcome": "unrecorded", "http_status": 503})
+        return answer
+    target = original or event
+    if original is not None and original.processing_status not in deliveries.UNFINISHED:
+        result = Result("duplicate", original.payment_id)
+    else:
+        # A first delivery, or a redelivery of one whose processing never finished: finish it now.
+        result = process(target.id, verified.paylink_id, verified.status, verified.external_id, target.received_at)
+        if original is not None and result.status == "duplicate":
+            result.payment_id = original.payment_id
+    outcome = _received_outcome(result.status)
+    http_status = 503 if result.status == "failed" else 200
+    published = [(signals.callback_received, {"event_id": event.id, "paylink_id": verified.paylink_id,
+                                              "status": verified.status, "outcome": outcome,
+                                              "remote_ip": delivery.remote_ip})] + result.events
+    published += _stage_events(started_ms, result.payment_id, http_status == 200,
+                               {"outcome": outcome, "http_status": http_status, "event_id": event.id})
+    if http_status == 503:
+        return Answer(503, {"error": "processing_failed",
+                            "message": "The callback was recorded but could not be processed; please retry."},
+                      published)
+    return Answer(200, {"received": True, "event_id": event.id, "outcome": outcome}, published)
+
+
+def publish(answer):
+    """Publish an answer's events (after every commit of the request); never raises."""
+    events.publish_all(answer.events)
+
+
+def stored_reference(event):
+    """Return the externalTransactionID kept in a stored (masked) body, or None."""
+    match = _REFERENCE.search(event.body or "")
+    if not match:
+        return None
+    try:
+        return json.loads(match.group(1))
+    except ValueError:
+        return None
+
+
+def replay(ids=None, failed=False):
+    """Re-run processing of verified deliveries (never re-verifying); return [(event_id, outcome)]."""
+    query = select(WebhookEvent).order_by(WebhookEvent.id)
+    if ids:
+        query = query.where(WebhookEvent.id.in_(ids))
+    if failed:
+        query = query.where(WebhookEvent.processing_status.in_(deliveries.UNFINISHED))
+    rows = db.session.execute(query).scalars().all()
+    found = {row.id: row for row in rows}
+    results = [(event_id, "not found") for event_id in (ids or []) if event_id not in found]
+    for row in rows:
+        if row.verdict != "accepted" or row.delivery_key is None:
+            results.append((row.id, "skipped: not a verified first delivery"))
+            continue
+        if row.processing_status not in deliveries.UNFINISHED:
+            results.append((row.id, f"skipped: already {row.processing_status}"))
+            continue
+        event_id, paylink_id, status, known_at = row.id, row.paylink_id, row.callback_status, row.received_at
+        reference = stored_reference(row)
+        db.session.rollback()  # end the read transaction before processing's own
+        result = process(event_id, paylink_id, status, reference, known_at, from_stored_body=True)
+        events.publish_all(result.events)
+        results.append((event_id, result.status))
+    return sorted(results)
