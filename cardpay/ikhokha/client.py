@@ -2,16 +2,19 @@
 
 Errors tell a caller what to do: GatewayUnavailable (iKhokha down, timed out, 5xx, unreadable
 answer: try again later, the payment is not declined) versus GatewayRejected (iKhokha answered
-and refused: our request or credentials are wrong). Only connection failures are retried, since
-nothing reached iKhokha then; a read timeout is not retried because the request may have landed.
+and refused: our request or credentials are wrong). A connection failure is retried only when
+nothing can have reached iKhokha (refused, unresolvable, connect timeout), or for getStatus, which
+is safe to repeat; a read timeout or a dropped connection after sending a payment request is not
+retried, because the paylink may have been created.
 """
 
 import json
 import logging
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from cardpay.errors import GatewayRejected, GatewayUnavailable
 from cardpay.ikhokha import signing
@@ -20,22 +23,39 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.05, 10
 
 
-class IkhokhaClient:
-    """A signed client for one iK Pay application."""
+def never_reached(exc):
+    """Tell whether a connection error happened before any byte of the request left us."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
-    def __init__(self, base_url, app_id, secret, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), attempts=3,
-                 session=None):
+
+class IkhokhaClient:
+    """A signed client for one iK Pay application; close it (or use ``with``) when done."""
+
+    def __init__(self, base_url, app_id, secret, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), attempts=3):
         self.base_url = base_url.rstrip("/")
         self.app_id = app_id or ""
         self.secret = secret or ""
         self.timeout = timeout
         self.attempts = attempts
-        self.session = session or requests.Session()
+        self.session = requests.Session()
 
     @classmethod
-    def from_config(cls, config):
-        """Build a client from the app's settings."""
-        return cls(config["IKHOKHA_API_URL"], config["IKHOKHA_API_KEY"], config["IKHOKHA_API_SECRET"])
+    def from_config(cls, config, **options):
+        """Build a client from the app's settings (``timeout`` and ``attempts`` may be overridden)."""
+        return cls(config["IKHOKHA_API_URL"], config["IKHOKHA_API_KEY"], config["IKHOKHA_API_SECRET"], **options)
+
+    def close(self):
+        """Release the connection pool."""
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
     def create_payment(self, payload):
         """Ask for a paylink; return iKhokha's answer (paylinkUrl, paylinkID, ...) when responseCode is 00."""
@@ -44,11 +64,13 @@ class IkhokhaClient:
         if str(answer.get("responseCode")) != "00" or not answer.get("paylinkUrl") or not answer.get("paylinkID"):
             raise GatewayRejected(f"iKhokha did not create the payment: {answer.get('message') or 'no paylink'}",
                                   details={"responseCode": answer.get("responseCode")})
+        if urlsplit(str(answer["paylinkUrl"])).scheme not in ("http", "https"):
+            raise GatewayRejected("iKhokha answered with a paylinkUrl that is not a web address")
         return answer
 
     def get_status(self, paylink_id):
         """Return iKhokha's status record for a paylink ("status": SUCCESS, FAILURE or PENDING)."""
-        return self._call("GET", f"/getStatus/{paylink_id}", "")
+        return self._call("GET", f"/getStatus/{quote(str(paylink_id), safe='')}", "")
 
     def _call(self, method, endpoint, body):
         url = self.base_url + endpoint
@@ -61,16 +83,20 @@ class IkhokhaClient:
         try:
             answer = response.json()
         except ValueError:
-            raise GatewayUnavailable("iKhokha's answer could not be read") from None
+            answer = None
         if response.status_code >= 400:
+            reason = answer.get("message") if isinstance(answer, dict) else None
             raise GatewayRejected(f"iKhokha refused the request ({response.status_code}): "
-                                  f"{answer.get('message', 'no reason given') if isinstance(answer, dict) else ''}")
+                                  f"{reason or 'no reason given'}", details={"http_status": response.status_code})
         if not isinstance(answer, dict):
             raise GatewayUnavailable("iKhokha's answer was not a JSON object")
         return answer
 
     def _send(self, method, url, headers, body):
-        @retry(retry=retry_if_exception_type(requests.ConnectionError), stop=stop_after_attempt(self.attempts),
+        retryable = (lambda exc: isinstance(exc, requests.ConnectionError)) if method == "GET" else (
+            lambda exc: isinstance(exc, requests.ConnectionError) and never_reached(exc))
+
+        @retry(retry=retry_if_exception(retryable), stop=stop_after_attempt(self.attempts),
                wait=wait_exponential(multiplier=0.2, max=2), reraise=True)
         def attempt():
             return self.session.request(method, url, data=body.encode("utf-8") if body else None,
@@ -78,9 +104,12 @@ class IkhokhaClient:
 
         try:
             return attempt()
-        except requests.ConnectionError:
-            log.warning("iKhokha unreachable at %s after %d attempts", urlsplit(url).netloc, self.attempts)
-            raise GatewayUnavailable("iKhokha could not be reached; try again shortly") from None
+        except requests.ConnectionError as exc:
+            if isinstance(exc, requests.ConnectTimeout) or never_reached(exc):
+                log.warning("iKhokha unreachable at %s (%d attempts)", urlsplit(url).netloc, self.attempts)
+                raise GatewayUnavailable("iKhokha could not be reached; try again shortly") from None
+            raise GatewayUnavailable("the connection to iKhokha broke before it answered; "
+                                     "the request may or may not have arrived") from None
         except requests.Timeout:
             raise GatewayUnavailable("iKhokha did not answer in time; try again shortly") from None
         except requests.RequestException as exc:

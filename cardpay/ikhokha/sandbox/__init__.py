@@ -1,5 +1,48 @@
-"""The sandbox gateway: a local stand-in for iKhokha (off in production)."""
+"""The sandbox gateway: a faithful local stand-in for iKhokha (off in production).
 
-from flask import Blueprint
+Mounted at /sandbox/ikhokha inside cardpay when SANDBOX_GATEWAY_ENABLED (development and the
+demo), or served alone by ``create_sandbox_app`` (`flask cardpay sandbox-gateway`). Its paylinks
+live in the memory of one process (see state.py): under several gunicorn workers, run it alone.
 
-bp = Blueprint("sandbox", __name__, url_prefix="/sandbox/ikhokha")
+Test cards: 4242 4242 4242 4242 succeeds; 4000 0000 0000 0002 is declined; 4000 0000 0000 0077
+succeeds without a callback (only getStatus knows); any other number succeeds when it passes the
+Luhn check and is refused as mistyped when it does not. SANDBOX_CALLBACK_DELAY_SECONDS holds every
+callback back that long.
+"""
+
+from flask import Blueprint, Flask
+from werkzeug.exceptions import HTTPException
+
+from cardpay.extensions import csrf
+from cardpay.ikhokha.sandbox.state import SandboxState
+
+URL_PREFIX = "/sandbox/ikhokha"
+bp = Blueprint("sandbox", __name__, url_prefix=URL_PREFIX, template_folder="templates")
+# A stand-in for another site: its card form posts to itself, and its API is authenticated by IK-SIGN.
+csrf.exempt(bp)
+
+
+@bp.record
+def _attach_state(setup_state):
+    setup_state.app.extensions.setdefault("ikhokha_sandbox", SandboxState())
+
+
+def state_of(app):
+    """Return the sandbox state of an app that serves the sandbox."""
+    return app.extensions["ikhokha_sandbox"]
+
+
+def create_sandbox_app(callback_delay=0.0):
+    """Build a Flask app that serves only the sandbox gateway, under the same /sandbox/ikhokha paths."""
+    app = Flask(__name__)
+    app.config["SANDBOX_CALLBACK_DELAY_SECONDS"] = callback_delay
+    app.register_blueprint(bp)
+
+    @app.errorhandler(HTTPException)
+    def json_error(exc):
+        return {"responseCode": str(exc.code), "message": exc.description}, exc.code
+
+    return app
+
+
+from cardpay.ikhokha.sandbox import routes  # noqa: E402,F401  (registers the views on bp)
