@@ -7,6 +7,7 @@ rows of the four monitoring tables; job_runs (scheduler bookkeeping) is pruned h
 Open alerts are never deleted, whatever their age.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,6 +16,8 @@ from sqlalchemy import delete, func, select
 from cardpay import clock
 from cardpay.extensions import db
 from cardpay.models import AuditLog, CardPaymentAlert, CardPaymentMetric, CardPaymentPerformance, JobRun
+
+SQLITE_PAUSE_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,16 @@ def delete_batch(item, batch_size):
 
 def purge(item, batch_size, on_batch=None):
     """Delete every row of one plan, batch after batch; ``on_batch(n)`` is told each batch's count."""
+    # SQLite has one write lock and a waiting writer retries only every 100 ms: without a pause
+    # the next batch would take the lock first, and a payment could wait through the whole cleanup.
+    pause = SQLITE_PAUSE_SECONDS if db.engine.dialect.name == "sqlite" else 0
     while True:
         deleted = delete_batch(item, batch_size)
         if deleted and on_batch:
             on_batch(deleted)
         if deleted < batch_size:
             return item.deleted
+        time.sleep(pause)
 
 
 def run_cleanup(config, batch_size=5000, on_batch=None):
