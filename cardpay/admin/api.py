@@ -1,0 +1,53 @@
+"""The admin JSON API under /admin/api: the dashboard's numbers and the admin lists, read-only.
+
+Same session and guard as the pages (401 envelope without one); actions stay on the CSRF-protected
+forms, so a stolen read-only link cannot change anything.
+"""
+
+from flask import jsonify, request
+
+from cardpay.admin import queries
+from cardpay.admin.routes import bp
+from cardpay.schemas.admin import (AdminPaymentSchema, AlertSchema, AuditLogSchema, ManualReviewSchema,
+                                   SummarySchema)
+from cardpay.services import criteria
+
+
+def _page(query, schema, key):
+    rows, page, has_next = queries.paged(query)
+    return jsonify({key: schema(many=True).dump(rows), "page": page, "has_next": has_next})
+
+
+@bp.get("/api/metrics/summary")
+def api_summary():
+    """Every dashboard figure and the success criteria for ?window=1h|24h|7d."""
+    window = criteria.parse_window(request.args.get("window"))
+    return jsonify(SummarySchema().dump(criteria.summary(window)))
+
+
+@bp.get("/api/alerts")
+def api_alerts():
+    """Open alerts (?status=resolved for the resolved ones), optionally one ?severity."""
+    resolved = request.args.get("status") == "resolved"
+    return _page(queries.alerts(resolved, request.args.get("severity") or None), AlertSchema, "alerts")
+
+
+@bp.get("/api/manual-reviews")
+def api_reviews():
+    """Open manual-review items (?status=decided for the decided ones)."""
+    status = "decided" if request.args.get("status") == "decided" else "open"
+    return _page(queries.reviews(status), ManualReviewSchema, "items")
+
+
+@bp.get("/api/payments")
+def api_payments():
+    """Payments, searchable with ?q= (email, paylink ID, reference) and ?status=."""
+    query = queries.payments((request.args.get("q") or "").strip(), request.args.get("status") or None)
+    return _page(query, AdminPaymentSchema, "payments")
+
+
+@bp.get("/api/audit-logs")
+def api_audit_logs():
+    """Audit entries, filterable with ?actor=, ?action=, ?target=type[:id], ?outcome=."""
+    filters = {name: (request.args.get(name) or "").strip() for name in ("actor", "action", "target", "outcome")}
+    return _page(queries.audit_log(**filters), AuditLogSchema, "entries")

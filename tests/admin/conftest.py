@@ -1,0 +1,36 @@
+"""Fixtures for the admin tests: an admin account, a signed-in client, and a row seeder."""
+
+import pytest
+
+from cardpay.services import admin_auth
+from tests.admin.admin_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, Seed, sign_in
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context():
+    """Replace pytest-flask's test-long request context: with it, every request of a test shares one app
+    context, so one database session and one ``g`` (Flask-Login's cached user) would leak between requests.
+    Here each request gets its own context, as in production; tests open ``app.app_context()`` themselves."""
+
+
+@pytest.fixture
+def admin(app):
+    """An admin account in the database; returns (email, password)."""
+    with app.app_context():
+        admin_auth.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+    return ADMIN_EMAIL, ADMIN_PASSWORD
+
+
+@pytest.fixture
+def admin_client(app, admin):
+    """A test client signed in as the admin."""
+    client = app.test_client()
+    response = sign_in(client)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def seed():
+    """A Seed; use it inside ``with app.app_context():`` and commit before the next request."""
+    return Seed()
