@@ -98,6 +98,8 @@ SETTINGS: tuple[Setting, ...] = (
       "rejected callbacks of one kind from one IP within THREAT_WINDOW_SECONDS that raise a security alert",
       "security"),
     S("THREAT_WINDOW_SECONDS", "positive", 300, "sliding window for threat detection", "security"),
+    S("ADMIN_MAX_FAILED_LOGINS", "positive", 5, "wrong passwords in a row that lock an admin account", "security"),
+    S("ADMIN_LOCKOUT_MINUTES", "positive", 15, "how long a locked admin account refuses every sign-in", "security"),
     S("ENABLE_CARD_PAYMENT_MONITORING", "bool", True, "write card_payment_metrics", "monitoring"),
     S("ENABLE_PERFORMANCE_MONITORING", "bool", True, "write card_payment_performance", "monitoring"),
     S("ENABLE_BUSINESS_METRICS", "bool", True, "hourly card_payment_business_metrics rollups", "monitoring"),
