@@ -1,0 +1,49 @@
+"""The error rate of callback and checkout requests over a rolling window, and the alert it drives.
+
+Error rate = requests that ended in a 5xx or an internal processing failure / all callback and
+checkout requests, over the last ERROR_RATE_WINDOW_SECONDS (SPEC §5a). Rejected forgeries are
+rejections, not errors. The figures are the ``requests_finished`` and ``request_errors`` rows that
+handlers/metrics writes from the request-finished signal, so every worker sees the same rate.
+"""
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from cardpay import clock
+from cardpay.extensions import db
+from cardpay.models import CardPaymentMetric
+from cardpay.services import alerts
+
+FINGERPRINT = "error_rate:callback_checkout"
+TOTAL, ERRORS = "requests_finished", "request_errors"
+
+
+def current():
+    """Return (errors, total) over the rolling window."""
+    cutoff = clock.now() - timedelta(seconds=current_app.config["ERROR_RATE_WINDOW_SECONDS"])
+    sums = dict(db.session.execute(
+        select(CardPaymentMetric.metric_name, func.sum(CardPaymentMetric.value))
+        .where(CardPaymentMetric.metric_name.in_((TOTAL, ERRORS)), CardPaymentMetric.timestamp >= cutoff)
+        .group_by(CardPaymentMetric.metric_name)).all())
+    return int(sums.get(ERRORS) or 0), int(sums.get(TOTAL) or 0)
+
+
+def evaluate():
+    """Raise the error-rate alert when over ERROR_RATE_ALERT_THRESHOLD, resolve it when back under."""
+    config = current_app.config
+    errors, total = current()
+    rate = 100.0 * errors / total if total else 0.0
+    threshold, window = config["ERROR_RATE_ALERT_THRESHOLD"], config["ERROR_RATE_WINDOW_SECONDS"]
+    if total and rate > threshold:
+        alerts.raise_alert(
+            "error_rate", "critical",
+            f"error rate {rate:.1f}% ({errors} of {total} callback and checkout requests in {window} s) "
+            f"is above {threshold}%",
+            {"rate_percent": round(rate, 2), "errors": errors, "requests": total, "window_seconds": window,
+             "threshold_percent": threshold},
+            fingerprint=FINGERPRINT)
+    elif alerts.open_alert(FINGERPRINT) is not None:
+        alerts.resolve_alert(FINGERPRINT, "auto-resolve")
+    return rate
