@@ -18,14 +18,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import click
+
 LEGACY_PREFIX = "VITE_"
 ENVIRONMENTS = ("development", "testing", "production")
 SANDBOX_APP_ID = "sandbox-app-id"
 SANDBOX_SECRET = "sandbox-secret-not-for-production"
+# Template values contain this marker; a value still carrying it is reported, never used silently.
+PLACEHOLDER = "CHANGE_ME"
+# A load balancer's health probe must not hang on a database host that does not answer.
+DATABASE_CONNECT_TIMEOUT_SECONDS = 5
 
 
-class ConfigError(Exception):
-    """A setting that cannot be parsed, or a configuration that may not serve."""
+class ConfigError(click.ClickException):
+    """A setting that cannot be parsed, or a configuration that may not serve.
+
+    A ClickException, so that `flask run` prints the one-line reason instead of a traceback.
+    """
 
 
 @dataclass(frozen=True)
@@ -46,27 +55,23 @@ SETTINGS: tuple[Setting, ...] = (
     S("CARDPAY_ENV", "choice", "development", "development, testing or production: picks the config class",
       "core", choices=ENVIRONMENTS),
     S("DATABASE_URL", "database", None,
-      "SQLAlchemy URL; postgres:// and postgresql:// run on psycopg 3. Default: instance/cardpay.sqlite3", "core"),
-    S("SECRET_KEY", "secret", None,
-      "session signing; generated once into instance/ in development, required in production", "core"),
-    S("IKHOKHA_API_URL", "url", "https://api.ikhokha.com/public-api/v1/api",
-      "iK Pay API base URL; development defaults to the built-in sandbox gateway", "ikhokha",
+      "SQLAlchemy URL of the database; postgres:// and postgresql:// run on psycopg 3", "core"),
+    S("SECRET_KEY", "secret", None, "signs sessions and CSRF tokens; at least 32 characters in production", "core"),
+    S("IKHOKHA_API_URL", "url", "https://api.ikhokha.com/public-api/v1/api", "iK Pay API base URL", "ikhokha",
       env_defaults={"development": "{PRODUCTION_URL}/sandbox/ikhokha/api",
                     "testing": "{PRODUCTION_URL}/sandbox/ikhokha/api"}),
-    S("IKHOKHA_API_KEY", "secret", None, "iK Pay Application ID (sent as IK-APPID); required in production",
+    S("IKHOKHA_API_KEY", "secret", None, "iK Pay Application ID (sent as IK-APPID)",
       "ikhokha", env_defaults={"development": SANDBOX_APP_ID, "testing": SANDBOX_APP_ID}),
-    S("IKHOKHA_API_SECRET", "secret", None, "Application secret that signs API requests; required in production",
+    S("IKHOKHA_API_SECRET", "secret", None, "Application secret that signs API requests",
       "ikhokha", env_defaults={"development": SANDBOX_SECRET, "testing": SANDBOX_SECRET}),
-    S("IKHOKHA_WEBHOOK_SECRET", "secret", None, "secret that signs callbacks; defaults to IKHOKHA_API_SECRET",
-      "ikhokha"),
+    S("IKHOKHA_WEBHOOK_SECRET", "secret", None, "secret that signs callbacks", "ikhokha"),
     S("IKHOKHA_WEBHOOK_SECRET_PREVIOUS", "secret", None,
       "previous callback secret, accepted until IKHOKHA_WEBHOOK_SECRET_PREVIOUS_EXPIRES", "ikhokha"),
     S("IKHOKHA_WEBHOOK_SECRET_PREVIOUS_EXPIRES", "time", None,
       "ISO 8601 time with a zone after which the previous secret is refused", "ikhokha"),
     S("PRODUCTION_URL", "url", "http://127.0.0.1:5000",
       "public base URL; callback, success and failure URLs are built from it", "urls"),
-    S("WEBHOOK_ENDPOINT", "url", None, "callback URL given to iKhokha; defaults to PRODUCTION_URL/webhooks/ikhokha",
-      "urls"),
+    S("WEBHOOK_ENDPOINT", "url", None, "callback URL given to iKhokha", "urls"),
     S("ALERT_WEBHOOK_URL", "url", None, "generic JSON alert webhook", "alerts"),
     S("ALERT_EMAIL", "email", None, "alert email recipients (comma list)", "alerts"),
     S("ALERT_SLACK_WEBHOOK", "url", None, "Slack incoming-webhook URL for alerts", "alerts"),
@@ -145,6 +150,8 @@ SETTINGS: tuple[Setting, ...] = (
       env_defaults={"production": False}),
     S("SANDBOX_GATEWAY_ENABLED", "bool", True, "serve the built-in stand-in for iKhokha", "ikhokha",
       env_defaults={"production": False}),
+    S("SANDBOX_CALLBACK_DELAY_SECONDS", "int", 0,
+      "seconds the sandbox gateway holds back each callback (to watch the getStatus fallback)", "ikhokha"),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 THRESHOLD_SETTINGS = {
@@ -155,6 +162,8 @@ THRESHOLD_SETTINGS = {
     "end_to_end": "END_TO_END_THRESHOLD",
 }
 ALERT_CHANNEL_SETTINGS = ("ALERT_WEBHOOK_URL", "ALERT_EMAIL", "ALERT_SLACK_WEBHOOK")
+# Production refuses to serve without these (DATABASE_URL must moreover name PostgreSQL).
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "IKHOKHA_API_KEY", "IKHOKHA_API_SECRET", "DATABASE_URL")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -187,8 +196,12 @@ def _parse_positive(raw):
 
 def _parse_url(raw):
     value = raw.strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError("expected an http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
         raise ValueError("expected an http(s) URL")
     return value.rstrip("/")
 
@@ -197,7 +210,7 @@ def _parse_email(raw):
     addresses = [a.strip() for a in raw.split(",") if a.strip()]
     for address in addresses:
         local, _, domain = address.partition("@")
-        if not local or not domain or " " in address:
+        if not local or not domain or "@" in domain or any(c.isspace() for c in address):
             raise ValueError(f"not an email address: {address!r}")
     return addresses or None
 
@@ -240,7 +253,7 @@ def normalise_database_url(raw):
 def _parse_choice(setting, raw):
     value = raw.strip().lower()
     if value not in setting.choices:
-        raise ValueError("expected one of " + ", ".join(setting.choices))
+        raise ValueError(f"expected one of {', '.join(setting.choices)} (got {value!r})")
     return value
 
 
@@ -272,29 +285,32 @@ class LoadedSettings:
     values: dict
     sources: dict  # name -> the environment variable it came from, or None for a default
     errors: list  # one line per setting that did not parse
-    legacy: list  # VITE_ names in use
+    legacy: list  # VITE_ names present in the environment (used, or ignored because the plain name is set)
+
+
+def _source(environ, name):
+    """Return the variable a setting is read from: its plain name, else its legacy name, else None."""
+    for candidate in (name, LEGACY_PREFIX + name):
+        if environ.get(candidate) not in (None, ""):
+            return candidate
+    return None
 
 
 def read_settings(environ=None, env_name=None):
     """Read every setting from an environment mapping, typed, with defaults applied."""
     environ = os.environ if environ is None else environ
-    values, sources, errors, legacy = {}, {}, [], []
-    raw_env = (environ.get("CARDPAY_ENV") or environ.get(LEGACY_PREFIX + "CARDPAY_ENV") or "").strip().lower()
-    env = env_name or raw_env or "development"
-    if env not in ENVIRONMENTS:
-        errors.append(f"CARDPAY_ENV: expected one of {', '.join(ENVIRONMENTS)} (got {raw_env!r})")
-        env = "development"
+    values, sources, errors = {}, {}, []
+    env = env_name or "development"
+    env_source = _source(environ, "CARDPAY_ENV")
+    if env_source and not env_name:
+        try:
+            env = parse_value(SETTINGS_BY_NAME["CARDPAY_ENV"], environ[env_source])
+        except ValueError as exc:
+            errors.append(f"{env_source}: {exc}")
     for setting in SETTINGS:
-        source = None
-        for candidate in (setting.name, LEGACY_PREFIX + setting.name):
-            if environ.get(candidate) not in (None, ""):
-                source = candidate
-                break
-        if source and source.startswith(LEGACY_PREFIX):
-            legacy.append(source)
-        sources[setting.name] = source
+        source = sources[setting.name] = _source(environ, setting.name)
         value = setting.env_defaults.get(env, setting.default)
-        if source:
+        if source and setting.name != "CARDPAY_ENV":
             try:
                 value = parse_value(setting, environ[source])
             except ValueError as exc:
@@ -302,7 +318,17 @@ def read_settings(environ=None, env_name=None):
         values[setting.name] = value
     values["CARDPAY_ENV"] = env
     _derive_defaults(values)
+    legacy = [LEGACY_PREFIX + s.name for s in SETTINGS if environ.get(LEGACY_PREFIX + s.name) not in (None, "")]
     return LoadedSettings(values, sources, errors, legacy)
+
+
+# How the defaults that _derive_defaults and build_config compute read in the generated docs.
+DERIVED_DEFAULTS = {
+    "DATABASE_URL": "SQLite file instance/cardpay.sqlite3",
+    "SECRET_KEY": "generated once into instance/secret_key",
+    "WEBHOOK_ENDPOINT": "PRODUCTION_URL/webhooks/ikhokha",
+    "IKHOKHA_WEBHOOK_SECRET": "IKHOKHA_API_SECRET",
+}
 
 
 def _derive_defaults(values):
@@ -325,29 +351,43 @@ def _is_https(url):
     return url is None or urlsplit(url).scheme == "https"
 
 
+def problem_settings(line):
+    """Return the setting names a problem line is about (the names before its colon, without VITE_)."""
+    names = line.split(":", 1)[0].split(",")
+    return {name.strip().removeprefix(LEGACY_PREFIX) for name in names}
+
+
+def _production_problems(loaded):
+    values, problems = loaded.values, []
+    for name in REQUIRED_IN_PRODUCTION:
+        if not values[name]:
+            problems.append(f"{name}: required in production")
+    if values["DATABASE_URL"] and not values["DATABASE_URL"].startswith("postgresql"):
+        problems.append("DATABASE_URL: production needs PostgreSQL (SQLite is for development)")
+    if not any(values[name] for name in ALERT_CHANNEL_SETTINGS):
+        problems.append(", ".join(ALERT_CHANNEL_SETTINGS) + ": production needs at least one alert channel")
+    for setting in SETTINGS:
+        # A URL derived from another setting (WEBHOOK_ENDPOINT) is reported through that setting.
+        explicit = loaded.sources[setting.name] or setting.default
+        if setting.kind == "url" and explicit and not _is_https(values[setting.name]):
+            problems.append(f"{setting.name}: production URLs must use https")
+    for name in ("IKHOKHA_API_KEY", "IKHOKHA_API_SECRET", "IKHOKHA_WEBHOOK_SECRET"):
+        if values[name] in (SANDBOX_APP_ID, SANDBOX_SECRET):
+            problems.append(f"{name}: the sandbox credential may not be used in production")
+    if not values["ENABLE_ENHANCED_WEBHOOK_VALIDATION"]:
+        problems.append("ENABLE_ENHANCED_WEBHOOK_VALIDATION: may not be false in production")
+    if values["SANDBOX_GATEWAY_ENABLED"]:
+        problems.append("SANDBOX_GATEWAY_ENABLED: the sandbox gateway may not run in production")
+    if values["SECRET_KEY"] and len(values["SECRET_KEY"]) < 32:
+        problems.append("SECRET_KEY: shorter than 32 characters")
+    return problems
+
+
 def find_problems(loaded):
-    """Return one line per problem with the settings (never a secret's value)."""
+    """Return one line per problem, "NAME: reason" (never a secret's value)."""
     values, problems = loaded.values, list(loaded.errors)
-    production = values["CARDPAY_ENV"] == "production"
-    if production:
-        for name in ("SECRET_KEY", "IKHOKHA_API_KEY", "IKHOKHA_API_SECRET"):
-            if not values[name]:
-                problems.append(f"{name}: required in production")
-        url = values["DATABASE_URL"]
-        if not url or not str(url).startswith("postgresql"):
-            problems.append("DATABASE_URL: production needs a PostgreSQL URL (SQLite is for development)")
-        if not any(values[name] for name in ALERT_CHANNEL_SETTINGS):
-            problems.append("ALERT_WEBHOOK_URL, ALERT_EMAIL, ALERT_SLACK_WEBHOOK: production needs at least one "
-                            "alert channel")
-        for setting in SETTINGS:
-            if setting.kind == "url" and not _is_https(values[setting.name]):
-                problems.append(f"{setting.name}: production URLs must use https")
-        if not values["ENABLE_ENHANCED_WEBHOOK_VALIDATION"]:
-            problems.append("ENABLE_ENHANCED_WEBHOOK_VALIDATION: may not be false in production")
-        if values["SANDBOX_GATEWAY_ENABLED"]:
-            problems.append("SANDBOX_GATEWAY_ENABLED: the sandbox gateway may not run in production")
-        if values["SECRET_KEY"] and len(values["SECRET_KEY"]) < 32:
-            problems.append("SECRET_KEY: shorter than 32 characters")
+    if values["CARDPAY_ENV"] == "production":
+        problems += _production_problems(loaded)
     if values["ENABLE_WEBHOOK_IP_VERIFICATION"] and not values["WEBHOOK_ALLOWED_IPS"]:
         problems.append("WEBHOOK_ALLOWED_IPS: empty while ENABLE_WEBHOOK_IP_VERIFICATION is on "
                         "(every callback would be refused)")
@@ -355,40 +395,84 @@ def find_problems(loaded):
         problems.append("IKHOKHA_WEBHOOK_SECRET_PREVIOUS_EXPIRES: required while a previous secret is set")
     if values["TRUSTED_PROXY_COUNT"] < 0:
         problems.append("TRUSTED_PROXY_COUNT: may not be negative")
+    sandbox_api = values["IKHOKHA_API_URL"].startswith(values["PRODUCTION_URL"] + "/sandbox/")
+    if sandbox_api and not values["SANDBOX_GATEWAY_ENABLED"]:
+        problems.append("IKHOKHA_API_URL: points at the built-in sandbox gateway, which SANDBOX_GATEWAY_ENABLED "
+                        "turns off")
+    if not 0 < values["MAIL_PORT"] < 65536:
+        problems.append("MAIL_PORT: expected a TCP port, 1 to 65535")
+    for setting in SETTINGS:
+        value = values[setting.name]
+        text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value or "")
+        if loaded.sources[setting.name] and PLACEHOLDER in text:
+            problems.append(f"{setting.name}: still holds the template's {PLACEHOLDER} placeholder")
     return problems
 
 
 def fatal_problems(loaded):
-    """Return the problems that stop a production process from serving."""
+    """Return the problems that stop a process from serving: any in production, unparseable values elsewhere."""
     if loaded.values["CARDPAY_ENV"] != "production":
         return list(loaded.errors)
     return find_problems(loaded)
 
 
+def refuse_to_serve(loaded):
+    """Raise ConfigError naming every fatal problem; a serving process calls this before it starts."""
+    problems = fatal_problems(loaded)
+    if problems:
+        raise ConfigError("cardpay cannot start: " + "; ".join(problems))
+
+
 def instance_secret_key(instance_path):
     """Return the development SECRET_KEY kept in instance/, creating it once for all workers."""
     path = Path(instance_path) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(32))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write the whole key under a private name, then link it into place: link() fails when
+        # another worker got there first, and no worker can ever read a half-written key.
+        draft = path.with_name(f"secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
+def _env_name_in(mapping):
+    """Return the environment name a mapping asks for through CARDPAY_ENV (or its legacy name)."""
+    return (mapping.get("CARDPAY_ENV") or mapping.get(LEGACY_PREFIX + "CARDPAY_ENV") or "").strip().lower()
+
+
 def load_dotenv_files(root, environ=None):
-    """Load .env, and .env.production in production, without overriding the real environment."""
-    from dotenv import load_dotenv
+    """Fill ``environ`` from .env, then from .env.production in production; set variables win.
+
+    The precedence (real environment > .env > .env.production) is the one the ``flask`` command
+    already gives .env, so gunicorn and the CLI see the same values. A server on which
+    ``.env.production`` exists runs in production unless CARDPAY_ENV says otherwise, so the
+    runbook's ``cp .env.production.card-payment .env.production`` is enough to select it.
+    """
+    from dotenv import dotenv_values
 
     environ = os.environ if environ is None else environ
-    if (environ.get("CARDPAY_ENV") or "").lower() == "testing":
-        return
-    load_dotenv(Path(root) / ".env", override=False)
-    env = (environ.get("CARDPAY_ENV") or environ.get(LEGACY_PREFIX + "CARDPAY_ENV") or "").lower()
-    if env == "production":
-        load_dotenv(Path(root) / ".env.production", override=False)
+    if _env_name_in(environ) == "testing":
+        return  # the test suite never reads a developer's or a server's files
+    root = Path(root)
+    layers = [dotenv_values(root / ".env")] if (root / ".env").is_file() else []
+    production_file = root / ".env.production"
+    if production_file.is_file():
+        production = dotenv_values(production_file)
+        chosen = _env_name_in(environ) or _env_name_in(layers[0] if layers else {})
+        if (chosen or _env_name_in(production) or "production") == "production":
+            layers.append({**production, "CARDPAY_ENV": "production"})
+    for layer in layers:
+        for key, value in layer.items():
+            if value is not None and environ.get(key) in (None, ""):
+                environ[key] = value
 
 
 class BaseConfig:
@@ -433,26 +517,32 @@ CONFIG_CLASSES = {
 
 
 def build_config(instance_path, environ=None, overrides=None):
-    """Return (flask_config_mapping, loaded_settings) for the active environment."""
+    """Return (flask_config_mapping, loaded_settings) for the active environment.
+
+    ``overrides`` (the mapping given to create_app) wins over the environment: a string for a
+    setting is parsed like an environment variable, any other value is taken as already typed.
+    """
     overrides = dict(overrides or {})
     environ = dict(os.environ if environ is None else environ)
+    typed, flask_only = {}, {}
     for key, value in overrides.items():
-        if isinstance(value, str) and key in SETTINGS_BY_NAME:
+        if key not in SETTINGS_BY_NAME:
+            flask_only[key] = value
+        elif isinstance(value, str):
             environ[key] = value
-    loaded = read_settings(environ, overrides.get("CARDPAY_ENV"))
-    for key, value in overrides.items():
-        if not isinstance(value, str) or key not in SETTINGS_BY_NAME:
-            loaded.values[key] = value
+        else:
+            typed[key] = value
+    loaded = read_settings(environ)
+    loaded.values.update(typed)
     env = loaded.values["CARDPAY_ENV"]
-    mapping = {k: v for k, v in vars(CONFIG_CLASSES[env]).items() if k.isupper()}
-    for klass in CONFIG_CLASSES[env].__mro__[1:]:
-        for key, value in vars(klass).items():
-            if key.isupper():
-                mapping.setdefault(key, value)
+    mapping = {key: getattr(CONFIG_CLASSES[env], key) for key in dir(CONFIG_CLASSES[env]) if key.isupper()}
     mapping.update(loaded.values)
     if not mapping["SECRET_KEY"] and env != "production":
         mapping["SECRET_KEY"] = instance_secret_key(instance_path)
-    mapping["SQLALCHEMY_DATABASE_URI"] = mapping["DATABASE_URL"] or (
+    url = mapping["SQLALCHEMY_DATABASE_URI"] = mapping["DATABASE_URL"] or (
         "sqlite:///" + str(Path(instance_path) / "cardpay.sqlite3"))
-    mapping["CARDPAY_LEGACY_NAMES"] = list(loaded.legacy)
+    if url.startswith("postgresql"):
+        mapping["SQLALCHEMY_ENGINE_OPTIONS"] = {**mapping["SQLALCHEMY_ENGINE_OPTIONS"],
+                                                "connect_args": {"connect_timeout": DATABASE_CONNECT_TIMEOUT_SECONDS}}
+    mapping.update(flask_only)
     return mapping, loaded

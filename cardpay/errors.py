@@ -82,17 +82,21 @@ def init_app(app):
         code = (exc.name or "error").lower().replace(" ", "_")
         if wants_json():
             response = error_response(exc.code or 500, code, exc.description or exc.name)
+            original = exc.get_response().headers
             for header in ("Allow", "Retry-After"):
-                if exc.get_response().headers.get(header):
-                    response.headers[header] = exc.get_response().headers[header]
+                if header in original:
+                    response.headers[header] = original[header]
             return response
         return _page(exc.code or 500, exc.description or exc.name)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc):
-        # Roll back so the next request on this session starts clean; the trace goes to the log only.
-        db.session.rollback()
+        # The trace goes to the log only; the client gets the envelope below.
         log.exception("unhandled error on %s %s", request.method, request.path)
+        try:
+            db.session.rollback()  # so the next use of this session starts clean
+        except Exception:  # noqa: BLE001 - a dead connection must not turn the envelope into a trace
+            log.warning("rollback after an unhandled error failed", exc_info=True)
         if wants_json():
             return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
         return _page(500, "Something went wrong on our side; it has been logged.")
