@@ -51,7 +51,7 @@ def stale_payment_reconciliation(ctx):
     """Ask getStatus about payments left pending past STALE_PAYMENT_MINUTES and settle them."""
     from cardpay.services import reconciliation
 
-    return reconciliation.reconcile_stale(ctx.app, limit=RECONCILE_BATCH)
+    return reconciliation.reconcile_stale(limit=RECONCILE_BATCH)
 
 
 def secret_rotation_reminder(ctx):

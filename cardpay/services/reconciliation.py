@@ -10,11 +10,13 @@ review, and a person is notified. No transaction is open while getStatus is on t
 import logging
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from cardpay import clock, events
 from cardpay.errors import GatewayRejected, GatewayUnavailable
 from cardpay.extensions import db
+from cardpay.ikhokha.client import IkhokhaClient
 from cardpay.models import Payment
 from cardpay.services import approvals
 
@@ -88,15 +90,14 @@ def reconcile_payment(config, client, payment_id):
     return decision.outcome
 
 
-def reconcile_stale(app, limit=50):
+def reconcile_stale(limit=50):
     """Check every stale pending payment once; return a count per outcome."""
-    from cardpay.ikhokha.client import IkhokhaClient
-
-    client = IkhokhaClient.from_config(app.config)
+    config = current_app.config
+    client = IkhokhaClient.from_config(config)
     counts = {}
-    for payment_id in stale_payment_ids(app.config, limit):
+    for payment_id in stale_payment_ids(config, limit):
         try:
-            outcome = reconcile_payment(app.config, client, payment_id)
+            outcome = reconcile_payment(config, client, payment_id)
         except Exception:  # noqa: BLE001 - one bad payment must not stop the others' checks
             db.session.rollback()
             log.exception("reconciliation of payment %s failed", payment_id)
