@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from common import APP_ID, BENCH, CALLBACK_PATH
+from common import APP_ID, BENCH, CALLBACK_PATH, http_status
 
 WRK = "/usr/bin/wrk"
 SCRIPT = BENCH / "replay.lua"
@@ -39,6 +39,7 @@ def run(url, requests_file, connections, duration, threads=2, path=CALLBACK_PATH
     done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip()}")
+    settle(url)
     return _parse(done.stdout)
 
 
@@ -55,4 +56,15 @@ def run_until(url, requests_file, connections, reached, max_duration, threads=2,
     out, err = proc.communicate(timeout=60)
     if proc.returncode not in (0, -signal.SIGINT):
         raise RuntimeError(f"wrk failed ({proc.returncode}): {err.strip()}")
+    settle(url)
     return _parse(out)
+
+
+def settle(url, timeout=120):
+    """Wait until the server has worked off the requests wrk left queued in its backlog.
+
+    wrk closes its sockets when it stops, but gunicorn's sync workers still take every queued
+    connection in turn; a GET answered by each worker means the backlog ahead of it is gone.
+    """
+    for _ in range(2):
+        http_status(url + "/health", timeout=timeout)
