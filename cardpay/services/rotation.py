@@ -6,8 +6,6 @@ rotation counts as overdue, so a new deployment records its starting point with
 while the secret is older than SECRET_ROTATION_INTERVAL_DAYS and resolved once it is rotated.
 """
 
-import importlib
-import logging
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -15,9 +13,8 @@ from sqlalchemy import func, select
 from cardpay import clock
 from cardpay.extensions import db
 from cardpay.models import SecretRotation
-from cardpay.services import audit
+from cardpay.services import alerts, audit
 
-log = logging.getLogger(__name__)
 SECRETS = ("IKHOKHA_WEBHOOK_SECRET", "IKHOKHA_API_SECRET", "SECRET_KEY")
 ALERT_TYPE = "secret_rotation_due"
 PREVIOUS_SECRET_GRACE = timedelta(days=7)
@@ -56,22 +53,9 @@ def record(name, by, note=None):
     return rotation
 
 
-def _alerts():
-    try:
-        return importlib.import_module("cardpay.services.alerts")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("cardpay.services.alerts",):
-            raise
-        return None
-
-
 def check_reminders(config):
     """Raise the reminder of each overdue secret and resolve the others'; return what was done."""
-    alerts = _alerts()
     due = overdue(config)
-    if alerts is None:
-        log.warning("secret rotation overdue for %s, but alerting is not available", ", ".join(due) or "none")
-        return {"due": sorted(due), "alerting": "unavailable"}
     interval = config["SECRET_ROTATION_INTERVAL_DAYS"]
     for name in SECRETS:
         if name in due:
