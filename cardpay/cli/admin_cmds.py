@@ -49,4 +49,5 @@ def verify_deployment(base_url, window, timeout):
     if failed:
         click.echo(f"FAILED: {len(failed)} of {len(rows)} checks: {', '.join(failed)}")
         sys.exit(1)
-    click.echo(f"OK: {len(rows)} checks passed (N/A = no data in the window)")
+    passed = sum(1 for row in rows if row[3] == "PASS")
+    click.echo(f"OK: {passed} of {len(rows)} checks passed, {len(rows) - passed} N/A (no data in the window)")

@@ -14,6 +14,13 @@ def _push_request_context():
 
 
 @pytest.fixture
+def client(app):
+    """A plain test client: pytest-flask's keeps the last request's context pushed (``with client:``),
+    which other clients' requests would then share, Flask-Login's cached user included."""
+    return app.test_client()
+
+
+@pytest.fixture
 def admin(app):
     """An admin account in the database; returns (email, password)."""
     with app.app_context():
