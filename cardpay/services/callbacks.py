@@ -48,8 +48,9 @@ class Result:
 def _rollback():
     try:
         db.session.rollback()
-    except SQLAlchemyError:
-        log.warning("rollback failed; the connection is discarded")
+    except Exception:  # noqa: BLE001 - a dead connection must not turn an answer into a 500
+        log.warning("rollback failed; the session is discarded")
+        db.session.remove()
 
 
 def _same_reference(sent, ours, from_stored_body):
@@ -184,7 +185,16 @@ def receive(delivery, started_ms):
 
 def publish(answer):
     """Publish an answer's events (after every commit of the request); never raises."""
-    events.publish_all(answer.events)
+    publish_events(answer.events)
+
+
+def publish_events(published):
+    """Publish events after a commit; never raises."""
+    try:
+        events.publish_all(published)
+    except Exception:  # noqa: BLE001 - monitoring (or a database that is down) must not change the answer
+        log.warning("could not publish the events of a callback", exc_info=True)
+        _rollback()
 
 
 def stored_reference(event):
@@ -205,20 +215,19 @@ def replay(ids=None, failed=False):
         query = query.where(WebhookEvent.id.in_(ids))
     if failed:
         query = query.where(WebhookEvent.processing_status.in_(deliveries.UNFINISHED))
-    rows = db.session.execute(query).scalars().all()
-    found = {row.id: row for row in rows}
+    rows = [(row.id, row.verdict == "accepted" and row.delivery_key is not None, row.processing_status,
+             row.paylink_id, row.callback_status, row.received_at, stored_reference(row))
+            for row in db.session.execute(query).scalars()]
+    db.session.rollback()  # end the read before each delivery's own processing transaction
+    found = {row[0] for row in rows}
     results = [(event_id, "not found") for event_id in (ids or []) if event_id not in found]
-    for row in rows:
-        if row.verdict != "accepted" or row.delivery_key is None:
-            results.append((row.id, "skipped: not a verified first delivery"))
-            continue
-        if row.processing_status not in deliveries.UNFINISHED:
-            results.append((row.id, f"skipped: already {row.processing_status}"))
-            continue
-        event_id, paylink_id, status, known_at = row.id, row.paylink_id, row.callback_status, row.received_at
-        reference = stored_reference(row)
-        db.session.rollback()  # end the read transaction before processing's own
-        result = process(event_id, paylink_id, status, reference, known_at, from_stored_body=True)
-        events.publish_all(result.events)
-        results.append((event_id, result.status))
+    for event_id, verified, status_now, paylink_id, status, known_at, reference in rows:
+        if not verified:
+            results.append((event_id, "skipped: not a verified first delivery"))
+        elif status_now not in deliveries.UNFINISHED:
+            results.append((event_id, f"skipped: already {status_now}"))
+        else:
+            result = process(event_id, paylink_id, status, reference, known_at, from_stored_body=True)
+            publish_events(result.events)
+            results.append((event_id, result.status))
     return sorted(results)

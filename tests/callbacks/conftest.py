@@ -37,7 +37,7 @@ def signed_callback(app):
 def make_payment(app):
     """Create course, learner, enrollment and a payment with a paylink (rows written directly)."""
 
-    def create(status="pending", paylink_id=None):
+    def create(status="pending", paylink_id=None, external_id=None):
         n = next(_numbers)
         with app.app_context():
             course = Course(slug=f"course-{n}", title=f"Course {n}", price_cents=49900)
@@ -47,7 +47,7 @@ def make_payment(app):
             enrollment = Enrollment(learner_id=learner.id, course_id=course.id)
             db.session.add(enrollment)
             db.session.flush()
-            payment = Payment(token=f"tok-{n}-0123456789abcdef", external_transaction_id=f"cp_{n:032x}",
+            payment = Payment(token=f"tok-{n}-0123456789abcdef", external_transaction_id=external_id or f"cp_{n:032x}",
                               paylink_id=paylink_id or f"PL{n:06d}", enrollment_id=enrollment.id,
                               amount_cents=49900, status=status)
             db.session.add(payment)

@@ -1,0 +1,104 @@
+"""A verified callback is never lost: a crash after recording, or a database that is down, ends in a retry."""
+
+import pytest
+
+from cardpay.services import approvals
+from tests.callbacks.callback_helpers import MAIN_PATH, Seen, post
+from tests.conftest import free_port
+
+
+@pytest.fixture
+def crash_once(monkeypatch):
+    """Make the approval rules raise the first time they are asked (the process dies mid-approval)."""
+    real = approvals.apply_success
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("worker killed between recording and approving")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(approvals, "apply_success", flaky)
+    return calls
+
+
+def _crashed(client, seen, payment, body, headers):
+    response = post(client, body, headers)
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "processing_failed"
+    [event] = seen.events()
+    assert (event.processing_status, event.http_status) == ("failed", 503)
+    assert "RuntimeError" in event.error
+    # Nothing half-written: the payment and the learner's access are as they were.
+    assert seen.payment(payment.id) == ("pending", "pending_payment") and seen.approvals() == []
+    return event
+
+
+def test_redelivery_after_a_crash_processes_the_recorded_callback(client, seen, payment, success_for, crash_once):
+    body, headers = success_for(payment)
+    original = _crashed(client, seen, payment, body, headers)
+    response = post(client, body, headers)
+    assert response.status_code == 200 and response.get_json()["outcome"] == "processed"
+    assert seen.payment(payment.id) == ("succeeded", "active")
+    assert len(seen.approvals(payment.id)) == 1
+    first, again = seen.events()
+    assert (first.id, first.processing_status, first.payment_id) == (original.id, "processed", payment.id)
+    assert again.duplicate_of_id == original.id
+    assert post(client, body, headers).get_json()["outcome"] == "duplicate"
+    assert len(seen.approvals(payment.id)) == 1
+    assert [row.reason for row in seen.audit("approval_failed")] == ["processing failed: RuntimeError"]
+
+
+def test_replay_failed_recovers_a_crash_once(client, runner, seen, payment, success_for, crash_once):
+    body, headers = success_for(payment)
+    event = _crashed(client, seen, payment, body, headers)
+    result = runner.invoke(args=["cardpay", "replay", "--failed"])
+    assert result.exit_code == 0, result.output
+    assert f"delivery {event.id}: processed" in result.output
+    assert "processed 1 of 1" in result.output
+    assert seen.payment(payment.id) == ("succeeded", "active")
+    again = runner.invoke(args=["cardpay", "replay", "--failed"])
+    assert "processed 0 of 0" in again.output
+    assert len(seen.approvals(payment.id)) == 1
+    assert post(client, body, headers).get_json()["outcome"] == "duplicate"
+
+
+def test_replay_by_ids_reports_what_it_did_with_each(client, runner, seen, make_payment, success_for,
+                                                    signed_callback, crash_once):
+    # Our reference contains a card-like run, so the stored body has it masked; replay still matches it.
+    payment = make_payment(external_id="cp_4242424242424242abcdef")
+    _crashed(client, seen, payment, *success_for(payment))
+    assert "[card ****4242]" in seen.events()[0].body
+    post(client, *signed_callback({"paylinkID": "x"}, secret="forged"))
+    processed, forged = seen.events()
+    result = runner.invoke(args=["cardpay", "replay", "--ids", f"{processed.id},{forged.id},999"])
+    assert result.exit_code == 0, result.output
+    assert f"delivery {forged.id}: skipped: not a verified first delivery" in result.output
+    assert "delivery 999: not found" in result.output
+    assert "processed 1 of 3" in result.output
+    assert seen.payment(payment.id) == ("succeeded", "active") and seen.interventions() == []
+
+
+def test_replay_needs_to_be_told_which_deliveries(runner):
+    result = runner.invoke(args=["cardpay", "replay"])
+    assert result.exit_code == 2 and "--ids" in result.output
+    assert runner.invoke(args=["cardpay", "replay", "--ids", "one,two"]).exit_code == 2
+
+
+def test_database_down_answers_503_json_and_writes_nothing(app_factory, seen, payment, success_for,
+                                                            is_postgres, tmp_path):
+    down = (f"postgresql://postgres@127.0.0.1:{free_port()}/cardpay" if is_postgres
+            else f"sqlite:///{tmp_path}/missing-dir/cardpay.sqlite3")
+    app = app_factory(DATABASE_URL=down)
+    body, headers = success_for(payment)
+    response = app.test_client().post(MAIN_PATH, data=body, headers=headers)
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "service_unavailable"
+    assert response.headers["Retry-After"]
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert seen.events() == [] and seen.payment(payment.id) == ("pending", "pending_payment")
+    # A refused callback is still refused (4xx), not turned into a retry.
+    forged = app.test_client().post(MAIN_PATH, data=body, headers={**headers, "IK-SIGN": "0" * 64})
+    assert forged.status_code == 401
+    assert Seen(app_factory()).events() == []
