@@ -14,6 +14,7 @@ import logging
 import os
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
 from sqlalchemy import case, cast, func, select
 from sqlalchemy.types import Text
 
@@ -102,7 +103,7 @@ class CardpayCollector:
                                        labels=["operation"])
         for stage in STAGES:
             count, total_ms, over, *cumulative = rows.get(stage, (0, 0, 0) + (0,) * len(STAGE_BUCKETS_SECONDS))
-            buckets = [(str(bound), int(n or 0)) for bound, n in zip(STAGE_BUCKETS_SECONDS, cumulative)]
+            buckets = [(floatToGoString(bound), int(n or 0)) for bound, n in zip(STAGE_BUCKETS_SECONDS, cumulative)]
             histogram.add_metric([stage], buckets + [("+Inf", int(count))], float(total_ms) / 1000.0)
             exceeded.add_metric([stage], int(over or 0))
         yield histogram

@@ -32,8 +32,13 @@ class Target:
     scheme: str
     host: str
     port: int
-    address: str
+    addresses: tuple
     path: str
+
+    @property
+    def address(self):
+        """Return the first checked address (the one tried first)."""
+        return self.addresses[0]
 
     @property
     def host_header(self):
@@ -81,28 +86,40 @@ def check(url, allow_private=False):
             if reason:
                 raise UnsafeURL(f"refused: {parts.hostname} resolves to {reason}")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Target(parts.scheme, parts.hostname, port, addresses[0].split("%", 1)[0], path)
+    return Target(parts.scheme, parts.hostname, port, tuple(a.split("%", 1)[0] for a in addresses), path)
 
 
 def post(url, body, headers, *, allow_private=False, timeout=10.0):
     """POST bytes to a guarded URL without following redirects; return the status or raise SendFailed."""
     target = check(url, allow_private)
-    options = {"timeout": urllib3.Timeout(connect=timeout, read=timeout), "retries": False, "maxsize": 1}
-    if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(target.address, target.port, server_hostname=target.host,
-                                           assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
-                                           ca_certs=certifi.where(), **options)
+    error = None
+    for address in target.addresses:  # only addresses that passed the check, in resolver order
+        try:
+            response = _post_to(target, address, body, headers, timeout)
+            break
+        except urllib3.exceptions.NewConnectionError as exc:
+            error = exc  # e.g. an IPv6 answer on a host without IPv6: try the next checked address
+        except urllib3.exceptions.HTTPError as exc:
+            raise SendFailed(f"could not reach {target.host_header}: {type(exc).__name__}") from None
     else:
-        pool = urllib3.HTTPConnectionPool(target.address, target.port, **options)
-    try:
-        response = pool.urlopen("POST", target.path, body=body, headers={**headers, "Host": target.host_header},
-                                redirect=False, retries=False, assert_same_host=False)
-    except urllib3.exceptions.HTTPError as exc:
-        raise SendFailed(f"could not reach {target.host_header}: {type(exc).__name__}") from None
-    finally:
-        pool.close()
+        raise SendFailed(f"could not reach {target.host_header}: {type(error).__name__}")
     if 300 <= response.status < 400:
         raise SendFailed(f"HTTP {response.status}: redirect not followed")
     if response.status >= 300:
         raise SendFailed(f"HTTP {response.status}")
     return response.status
+
+
+def _post_to(target, address, body, headers, timeout):
+    options = {"timeout": urllib3.Timeout(connect=timeout, read=timeout), "retries": False, "maxsize": 1}
+    if target.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(address, target.port, server_hostname=target.host,
+                                           assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
+                                           ca_certs=certifi.where(), **options)
+    else:
+        pool = urllib3.HTTPConnectionPool(address, target.port, **options)
+    try:
+        return pool.urlopen("POST", target.path, body=body, headers={**headers, "Host": target.host_header},
+                            redirect=False, retries=False, assert_same_host=False)
+    finally:
+        pool.close()
