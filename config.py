@@ -5,7 +5,9 @@ This is the only module that reads ``os.environ``. Every setting is declared onc
 and ``docs/configuration.md`` are all derived from that one table, so they cannot drift.
 
 Each setting is also accepted under the ``VITE_`` prefix the replaced deployment used;
-the plain name wins when both are set.
+the plain name wins when both are set. In order below: the table, parsing one value, reading
+an environment, the problems with a configuration (and which ones stop it from serving), the
+files it reads (.env, instance/secret_key), and the Flask config classes.
 """
 
 from __future__ import annotations
@@ -164,6 +166,9 @@ THRESHOLD_SETTINGS = {
 ALERT_CHANNEL_SETTINGS = ("ALERT_WEBHOOK_URL", "ALERT_EMAIL", "ALERT_SLACK_WEBHOOK")
 # Production refuses to serve without these (DATABASE_URL must moreover name PostgreSQL).
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "IKHOKHA_API_KEY", "IKHOKHA_API_SECRET", "DATABASE_URL")
+
+# ── Parsing one value ───────────────────────────────────────────────────────────────────────────
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -278,6 +283,9 @@ def parse_value(setting, raw):
     return _PARSERS[setting.kind](raw)
 
 
+# ── Reading an environment ──────────────────────────────────────────────────────────────────────
+
+
 @dataclass
 class LoadedSettings:
     """Typed settings plus what the loader noticed while reading them."""
@@ -338,6 +346,9 @@ def _derive_defaults(values):
         values["IKHOKHA_API_URL"] = values["IKHOKHA_API_URL"].format(PRODUCTION_URL=base)
     values["WEBHOOK_ENDPOINT"] = values["WEBHOOK_ENDPOINT"] or f"{base}/webhooks/ikhokha"
     values["IKHOKHA_WEBHOOK_SECRET"] = values["IKHOKHA_WEBHOOK_SECRET"] or values["IKHOKHA_API_SECRET"]
+
+
+# ── Problems ────────────────────────────────────────────────────────────────────────────────────
 
 
 def hint(secret):
@@ -423,6 +434,9 @@ def refuse_to_serve(loaded):
         raise ConfigError("cardpay cannot start: " + "; ".join(problems))
 
 
+# ── Files: instance/secret_key, .env, .env.production ───────────────────────────────────────────
+
+
 def instance_secret_key(instance_path):
     """Return the development SECRET_KEY kept in instance/, creating it once for all workers."""
     path = Path(instance_path) / "secret_key"
@@ -475,6 +489,9 @@ def load_dotenv_files(root, environ=None):
                 environ[key] = value
 
 
+# ── Flask config classes ────────────────────────────────────────────────────────────────────────
+
+
 class BaseConfig:
     """Flask settings shared by every environment."""
 
@@ -482,7 +499,6 @@ class BaseConfig:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = None  # the callback view enforces its own 64 KiB limit and records it
     WTF_CSRF_TIME_LIMIT = None
-    JSON_SORT_KEYS = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -199,7 +199,13 @@ environment): on a server, `cp .env.production.card-payment .env.production` alo
 and a server can never fall back to development by accident. The `testing` environment reads no `.env`
 file at all.
 
-Check the result with `flask --app wsgi cardpay validate-config` (see below).
+## Checking a configuration
+
+`flask --app wsgi cardpay validate-config` prints the environment, the database URL with its password
+hidden, a `note:` for each `{config.LEGACY_PREFIX}` name in the environment (in use, or ignored because the
+plain name is set), each secret as at most its last 4 characters, then one `problem:` line per problem.
+It exits 1 when there is any problem and 0 with `configuration OK` otherwise. It runs even when the
+configuration could not serve. `GET /health/config` gives the same verdict per setting as booleans.
 """
 
 CHOICES = f"""## Choices cardpay made where the spec is silent
@@ -221,9 +227,10 @@ CHOICES = f"""## Choices cardpay made where the spec is silent
   and testing only a value that does not parse is fatal (a typo never silently becomes a default); the
   other problems are reported by `validate-config`. The refusal is one line, for example
   `Error: cardpay cannot start: SECRET_KEY: required in production; DATABASE_URL: required in production`.
-- **Maintenance commands still start.** Only serving processes refuse an invalid configuration
-  (gunicorn, `flask run`, and `flask cardpay scheduler` through `config.refuse_to_serve`). Every other
-  CLI command, `validate-config` and `flask db upgrade` among them, starts with a warning, so a
+- **Maintenance commands still start.** Only serving processes refuse an invalid configuration:
+  gunicorn and `flask run` (the app factory refuses), and long-running commands such as
+  `flask cardpay scheduler`, which call `config.refuse_to_serve()` before they start. Every other CLI
+  command, `validate-config` and `flask db upgrade` among them, starts with a warning, so a
   half-configured server can be diagnosed and migrated.
 - **Template placeholders are problems.** A value that still contains `{config.PLACEHOLDER}` (as every
   required line of `.env.production.card-payment` does) is reported by `validate-config` and, in
