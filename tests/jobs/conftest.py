@@ -41,10 +41,14 @@ def processes(app_factory, tmp_path):
     yield start
     for proc, log in started:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.kill(proc.pid, signal.SIGTERM)  # gunicorn's master stops its workers; a scheduler its jobs
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                proc.kill()
                 proc.wait(timeout=5)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever it left behind in its own session
+        except ProcessLookupError:
+            pass
         log.close()

@@ -47,7 +47,8 @@ def _heartbeat_runs(app):
 def _lease_holder(app):
     with app.app_context():
         lease = db.session.get(JobLease, "scheduler")
-        holder = lease.holder if lease is not None and lease.expires_at > clock.now() else None
+        alive = lease is not None and lease.expires_at is not None and lease.expires_at > clock.now()
+        holder = lease.holder if alive else None
         db.session.remove()
         return holder
 
@@ -66,6 +67,14 @@ def _children(pid):
         if int(fields[1]) == pid:
             found.append(int(stat.parent.name))
     return found
+
+
+def _health(port):
+    try:
+        response = requests.get(f"http://127.0.0.1:{port}/health", timeout=10)
+    except requests.RequestException:
+        return None
+    return response.json() if response.status_code == 200 else None
 
 
 def _run_once_everywhere(app, processes, database_url, with_gunicorn):
@@ -87,9 +96,9 @@ def _run_once_everywhere(app, processes, database_url, with_gunicorn):
     if with_gunicorn:
         web_pids = _children(web.pid) + [web.pid]
         assert len(web_pids) == 4, "gunicorn master and 3 workers"
+        _wait_for(lambda: _health(port), 60, "gunicorn to serve /health")
         for _ in range(6):  # several workers answer; each sees the scheduler's recent run
-            health = requests.get(f"http://127.0.0.1:{port}/health", timeout=5).json()
-            assert health["checks"]["scheduler"]["age_seconds"] < 5
+            assert _health(port)["checks"]["scheduler"]["age_seconds"] < 5
 
     # Kill the lease holder outright: no clean shutdown, its lease must expire.
     os.kill(_pid(first), signal.SIGKILL)
