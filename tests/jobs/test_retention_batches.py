@@ -90,8 +90,9 @@ def test_cleanup_of_200k_rows_commits_batch_by_batch_while_inserts_go_on(app, ru
     if writer.xact_ages:
         assert max(writer.xact_ages) < duration / 3, (max(writer.xact_ages), duration)
 
-    report = (f"cleanup of {ROWS:,} rows in batches of {BATCH:,} on {app.config['SQLALCHEMY_DATABASE_URI'][:10]}: "
-              f"{duration:.2f} s; {writer.inserted} concurrent inserts, longest wait {max(writer.waits) * 1000:.0f} ms; "
+    database = app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0]
+    report = (f"cleanup of {ROWS:,} rows in batches of {BATCH:,} on {database}: {duration:.2f} s; "
+              f"{writer.inserted} concurrent inserts, longest wait {max(writer.waits) * 1000:.0f} ms; "
               f"{len(partial)} partial counts seen"
               + (f"; oldest other transaction {max(writer.xact_ages) * 1000:.0f} ms" if writer.xact_ages else ""))
     print(report)
