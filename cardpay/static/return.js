@@ -48,7 +48,8 @@
       document.getElementById("slow-note").hidden = false;
       return 5000;
     }
-    delay = Math.min(delay * 1.3, 2000);  // quick at first, when the callback usually lands
+    // Quick while the callback usually lands (the UI-update stage is timed from access to ack).
+    delay = Math.min(delay * 1.25, waited < 20000 ? 1000 : 2000);
     return delay;
   }
 
