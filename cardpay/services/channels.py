@@ -9,6 +9,7 @@ Slack incoming-webhook URL is itself a secret; the outbox keeps only a masked de
 import json
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
@@ -93,7 +94,9 @@ def slack_body(payload):
 
 
 def _send_email(config, recipients, payload):
-    message = EmailMessage()
+    # Python folds a long Subject before its first word, which mail readers show as a leading space;
+    # RFC 5322 allows lines up to 998 characters, and subjects are capped at 200.
+    message = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     message["Subject"] = ("[cardpay] " + headline(payload))[:200]
     message["From"] = config["MAIL_DEFAULT_SENDER"]
     message["To"] = ", ".join(recipients)
