@@ -208,3 +208,12 @@ def test_create_admin_command_with_option_and_with_hidden_prompt(app, runner):
     short = runner.invoke(args=["cardpay", "create-admin", "x@example.com", "--password", "short"])
     assert short.exit_code != 0 and "at least 12 characters" in short.output
     assert [r.action for r in audit_actions(app, "admin_created")] == ["admin_created", "admin_created"]
+
+
+def test_sign_in_audit_records_the_client_behind_a_trusted_proxy(app_factory, admin):
+    app = app_factory(TRUSTED_PROXY_COUNT=1)
+    client = app.test_client()
+    client.get("/admin/login")
+    client.post("/admin/login", data={"email": ADMIN_EMAIL, "password": "wrong wrong wrong"},
+                headers={"X-Forwarded-For": "203.0.113.9"})
+    assert [r.ip for r in audit_actions(app, "admin_login_failed")] == ["203.0.113.9"]
