@@ -1,16 +1,17 @@
 """Receivers that keep the current hour's business rollup fresh (off when ENABLE_BUSINESS_METRICS is false).
 
-The scheduled job (services/business.rollup_recent) recomputes recent hours too; these receivers make
-the dashboard's current hour move as payments happen instead of once an hour.
+The scheduled job (services/business.rollup_recent) recomputes recent hours; these receivers make
+the current hour move as payments happen (at most once a minute, so a busy hour costs little)
+instead of once an hour.
 """
 
-from cardpay import clock, signals
+from cardpay import signals
 from cardpay.services import business
 
 
 def on_payment_event(sender, **_):
-    """Recompute the current hour's rollup after a payment was created, succeeded or failed."""
-    business.rollup_hour(clock.now())
+    """Refresh the current hour's rollup after a payment was created, succeeded or failed."""
+    business.refresh_current_hour()
 
 
 def connect():

@@ -1,4 +1,4 @@
-"""Receivers that write card_payment_performance rows from stage-timed (off when ENABLE_PERFORMANCE_MONITORING is false).
+"""Receivers that write card_payment_performance rows from stage-timed (ENABLE_PERFORMANCE_MONITORING).
 
 Each of the five stages is compared with its threshold from config.THRESHOLD_SETTINGS; a stage over
 its threshold is marked exceeded and relayed as threshold-exceeded, which handlers/alerting turns

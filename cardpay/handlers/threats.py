@@ -4,9 +4,9 @@ from cardpay import signals
 from cardpay.services import threats
 
 
-def on_callback(sender, remote_ip=None, **_):
+def on_callback(sender, remote_ip=None, event_id=None, **_):
     """Check the callback's source for a burst of suspicious deliveries."""
-    threats.check_source(remote_ip)
+    threats.check_source(remote_ip, event_id)
 
 
 def connect():

@@ -28,6 +28,7 @@ from cardpay.extensions import db
 from cardpay.models import CardPaymentBusinessMetric, CardPaymentPerformance, Payment
 
 RECENT_HOURS = 3  # late outcomes (reconciliation, manual review) land within this; older hours are final
+FRESH_SECONDS = 60  # the current hour is recomputed on payment events at most this often
 
 
 def hour_of(moment):
@@ -95,6 +96,18 @@ def rollup_hour(hour_start):
         except IntegrityError:
             continue
     raise RuntimeError(f"could not roll up the hour {start}")  # pragma: no cover - needs a 3-way race
+
+
+def refresh_current_hour():
+    """Recompute the current hour's row unless it was computed in the last FRESH_SECONDS; return it."""
+    if not current_app.config["ENABLE_BUSINESS_METRICS"]:
+        return None
+    now = clock.now()
+    row = db.session.execute(select(CardPaymentBusinessMetric).where(
+        CardPaymentBusinessMetric.hour_start == hour_of(now))).scalar_one_or_none()
+    if row is not None and row.timestamp > now - timedelta(seconds=FRESH_SECONDS):
+        return row
+    return rollup_hour(now)
 
 
 def rollup_recent():

@@ -14,7 +14,7 @@ from collections import Counter
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from cardpay import clock
 from cardpay.extensions import db
@@ -44,15 +44,25 @@ def classify(event):
     return None
 
 
-def check_source(remote_ip):
-    """Count recent suspicious callbacks from one IP and raise an alert per kind over the threshold."""
+def check_source(remote_ip, event_id=None):
+    """Count recent suspicious callbacks from one IP and raise an alert per kind over the threshold.
+
+    With ``event_id`` (the delivery that triggered the check) nothing is counted unless that delivery
+    is itself suspicious, so the gateway's ordinary callbacks cost one primary-key read each.
+    """
     config = current_app.config
     if not remote_ip or not config["ENABLE_CARD_PAYMENT_THREAT_DETECTION"]:
         return []
+    if event_id is not None:
+        event = db.session.get(WebhookEvent, event_id)
+        if event is not None and classify(event) is None:
+            return []
     window, threshold = config["THREAT_WINDOW_SECONDS"], config["THREAT_BURST_THRESHOLD"]
     cutoff = clock.now() - timedelta(seconds=window)
     events = db.session.execute(
-        select(WebhookEvent).where(WebhookEvent.remote_ip == remote_ip, WebhookEvent.received_at >= cutoff)
+        select(WebhookEvent).where(WebhookEvent.remote_ip == remote_ip, WebhookEvent.received_at >= cutoff,
+                                   or_(WebhookEvent.verdict != "accepted", WebhookEvent.duplicate_of_id.isnot(None),
+                                       WebhookEvent.payment_id.is_(None)))
         .order_by(WebhookEvent.received_at.desc()).limit(ROW_LIMIT)).scalars().all()
     by_kind = {}
     for event in events:

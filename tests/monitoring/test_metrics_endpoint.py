@@ -80,7 +80,9 @@ def test_metrics_under_gunicorn_with_two_workers_reports_the_sum_of_both(app, mi
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--workers", "2", "--worker-class", "sync", "--threads", "1",
+            # sync workers, one thread each: gunicorn.conf.py's threads would otherwise turn them into gthread
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--workers", "2", "--worker-class", "sync",
+             "--threads", "1",
              "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "--access-logformat", "pid=%(p)s %(U)s %(s)s",
              "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
