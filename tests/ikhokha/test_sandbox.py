@@ -55,6 +55,7 @@ def test_create_payment_answers_in_ikhokhas_shape_and_status_starts_pending(sand
     assert page.status_code == 200
     for selector in ('name="card_number"', 'name="expiry"', 'name="cvv"', ">Pay</button>", "R499.00"):
         assert selector in page.text
+    assert 'href="http://127.0.0.1:9/payments/tok/return?outcome=cancel"' in page.text  # the cancel link
 
 
 def test_same_external_transaction_id_gets_the_same_paylink(sandbox, receiver):
