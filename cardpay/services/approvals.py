@@ -167,14 +167,20 @@ def reject_manual_review(intervention, actor, note):
 
 
 def approve_manual_review(intervention, actor, note):
-    """Close a manual-review item by granting access (approval method manual)."""
+    """Close a manual-review item by granting access (approval method manual).
+
+    An item with no payment (an unknown paylink) cannot grant anything and stays open; the
+    operator rejects it instead.
+    """
+    if intervention.payment_id is None:
+        return Decision("not_approvable", intervention=intervention)
     won = db.session.execute(
         update(ManualIntervention).where(ManualIntervention.id == intervention.id,
                                          ManualIntervention.status == "open")
         .values(status="approved", resolved_by=actor, resolution_note=note, resolved_at=clock.now())
         .execution_options(synchronize_session=False)).rowcount == 1
     db.session.refresh(intervention)
-    if not won or intervention.payment is None:
+    if not won:
         return Decision("not_approvable", intervention=intervention)
     decision = apply_success(intervention.payment, "manual", actor=actor, reason=note)
     decision.intervention = intervention

@@ -84,3 +84,13 @@ def test_fast_track_off_sends_paid_enrollment_to_review_and_manual_approval_gran
         assert _load(payment).enrollment.status == "active"
         assert db.session.query(FastTrackApproval).one().method == "manual"
         assert db.session.get(ManualIntervention, decision.intervention.id).status == "approved"
+
+
+def test_review_item_without_a_payment_cannot_be_approved_and_stays_open(app):
+    with app.app_context():
+        decision = approvals.send_to_manual_review("unknown_paylink", paylink_id="PL-NOBODY")
+        db.session.commit()
+        result = approvals.approve_manual_review(decision.intervention, "ops@example.com", "looks fine")
+        db.session.commit()
+        assert result.outcome == "not_approvable"
+        assert db.session.get(ManualIntervention, decision.intervention.id).status == "open"
