@@ -83,7 +83,8 @@ def run_round(round_no, url, args, slices, files, results):
         loadgen.run(server.url, warm, 16, args.warmup, args.threads)
         for conns in args.connections:
             first = common.write_requests(tmp / "first.tsv", slices.take(args.per_run))
-            record(results, "first", conns, round_no, loadgen.run(server.url, first, conns, args.duration, args.threads))
+            record(results, "first", conns, round_no,
+                   loadgen.run(server.url, first, conns, args.duration, args.threads))
             dup = common.write_requests(tmp / "dup.tsv", succeeded_rows(url) or slices.rows[:1])
             record(results, "duplicate", conns, round_no,
                    loadgen.run(server.url, dup, conns, args.duration, args.threads))
@@ -104,7 +105,8 @@ def record(results, scenario, conns, round_no, figures):
     codes = ", ".join(f"{code}: {count}" for code, count in sorted(figures["codes"].items()))
     print(f"   round {round_no} {LABELS[scenario]:<27} c={conns:<3} {figures['rps']:8.1f} req/s  "
           f"p50 {figures['p50_ms']:7.1f}  p95 {figures['p95_ms']:7.1f}  p99 {figures['p99_ms']:7.1f} ms  "
-          f"[{codes}; {figures['timeouts']} timeouts, {figures['connect_errors'] + figures['read_errors']} socket errors]",
+          f"[{codes}; {figures['timeouts']} timeouts, "
+          f"{figures['connect_errors'] + figures['read_errors']} socket errors]",
           flush=True)
 
 

@@ -102,7 +102,8 @@ def run(args, report):
                                      cwd=common.ROOT, env=common.app_env(url, **{**env, "SCHEDULER_ENABLED": "true"}),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            with common.Gunicorn("wsgi:app", common.app_env(url, **env), name="drill-channel").start("/health") as server:
+            gunicorn = common.Gunicorn("wsgi:app", common.app_env(url, **env), name="drill-channel")
+            with gunicorn.start("/health") as server:
                 gateway = Gateway(server.port)
                 thread, holder = in_background(gateway, load)
                 raise_alerts(env, "before", 5)

@@ -87,7 +87,8 @@ def main(argv=None):
                         samples.append(sample)
             hot = profiler.report() if args.profile else []
         with psycopg.connect(url) as conn:
-            approved = conn.execute("SELECT count(*) FROM fast_track_approvals WHERE outcome = 'approved'").fetchone()[0]
+            approved = conn.execute(
+                "SELECT count(*) FROM fast_track_approvals WHERE outcome = 'approved'").fetchone()[0]
     totals = [s[0] for s in samples]
     callbacks = [s[1] for s in samples]
     figures = {f"p{p}_ms": common.percentile(totals, p) for p in (50, 95, 99)}

@@ -92,7 +92,8 @@ def explain_all(db, statements):
         for number, (statement, parameters) in enumerate(statements, 1):
             rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).fetchall()
             plan = [row[0] for row in rows]
-            ms = next((float(line.split(":")[1].split()[0]) for line in plan if line.startswith("Execution Time")), None)
+            ms = next((float(line.split(":")[1].split()[0]) for line in plan
+                       if line.startswith("Execution Time")), None)
             head = " ".join(statement.split())[:150]
             print(f"\n   [{number}] {ms:.1f} ms  {head}")
             for line in plan:

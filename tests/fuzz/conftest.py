@@ -1,4 +1,4 @@
-"""Fixtures for the fuzz tests: an app with rows to find (a paid payment, a review item, an alert) and an admin session."""
+"""Fixtures for the fuzz tests: an app with rows to find (a paid payment, a review, an alert), an admin session."""
 
 import pytest
 
