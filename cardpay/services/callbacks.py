@@ -129,7 +129,7 @@ def _unavailable(message):
 def _reject(delivery, rejection, received_at, started_ms):
     event_id = None
     try:
-        event_id = deliveries.record_rejected(delivery, rejection, received_at).id
+        event_id = deliveries.record_rejected(delivery, rejection, received_at)
     except SQLAlchemyError:
         _rollback()
         log.warning("could not record a rejected callback (%s)", rejection.code)
@@ -154,33 +154,38 @@ def receive(delivery, started_ms):
     except verification.Rejected as rejection:
         return _reject(delivery, rejection, received_at, started_ms)
     try:
-        event, original = deliveries.record_verified(delivery, verified, received_at)
+        recorded = deliveries.record_verified(delivery, verified, received_at)
     except SQLAlchemyError:
         _rollback()
         log.exception("could not record a verified callback for paylink %s", verified.paylink_id)
         answer = _unavailable("The callback could not be recorded; please deliver it again.")
         answer.events = _stage_events(started_ms, None, False, {"outcome": "unrecorded", "http_status": 503})
         return answer
-    target = original or event
-    if original is not None and original.processing_status not in deliveries.UNFINISHED:
-        result = Result("duplicate", original.payment_id)
+    event_id, duplicate = recorded.event_id, recorded.original_id is not None
+    if duplicate and recorded.original_status not in deliveries.UNFINISHED:
+        result = Result("duplicate", recorded.original_payment_id)
+    elif duplicate:
+        # A redelivery of a callback whose processing never finished: finish the original now.
+        result = process(recorded.original_id, verified.paylink_id, verified.status, verified.external_id,
+                         recorded.original_received_at)
+        result.payment_id = result.payment_id or recorded.original_payment_id
     else:
-        # A first delivery, or a redelivery of one whose processing never finished: finish it now.
-        result = process(target.id, verified.paylink_id, verified.status, verified.external_id, target.received_at)
-        if original is not None and result.status == "duplicate":
-            result.payment_id = original.payment_id
+        result = process(event_id, verified.paylink_id, verified.status, verified.external_id, received_at)
     outcome = _received_outcome(result.status)
     http_status = 503 if result.status == "failed" else 200
-    published = [(signals.callback_received, {"event_id": event.id, "paylink_id": verified.paylink_id,
+    if duplicate and http_status == 503:
+        deliveries.mark_answered(event_id, 503)
+    log.info("callback %s for paylink %s: %s (delivery %s)", verified.status, verified.paylink_id, outcome, event_id)
+    published = [(signals.callback_received, {"event_id": event_id, "paylink_id": verified.paylink_id,
                                               "status": verified.status, "outcome": outcome,
                                               "remote_ip": delivery.remote_ip})] + result.events
     published += _stage_events(started_ms, result.payment_id, http_status == 200,
-                               {"outcome": outcome, "http_status": http_status, "event_id": event.id})
+                               {"outcome": outcome, "http_status": http_status, "event_id": event_id})
     if http_status == 503:
         return Answer(503, {"error": "processing_failed",
                             "message": "The callback was recorded but could not be processed; please retry."},
                       published)
-    return Answer(200, {"received": True, "event_id": event.id, "outcome": outcome}, published)
+    return Answer(200, {"received": True, "event_id": event_id, "outcome": outcome}, published)
 
 
 def publish(answer):

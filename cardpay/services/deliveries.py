@@ -6,6 +6,8 @@ delivery carries no key and can never block a later valid one.
 """
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,47 +34,62 @@ def _row(delivery, received_at, **values):
                         body_size=delivery.body_size, **values)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A committed delivery record; for a duplicate, also what its original looked like."""
+
+    event_id: int
+    original_id: int = None
+    original_status: str = None
+    original_received_at: datetime = None
+    original_payment_id: int = None
+
+
+def _commit(row):
+    """Insert and commit a row; return its id (read before the commit expires the row)."""
+    db.session.add(row)
+    db.session.flush()
+    event_id = row.id
+    db.session.commit()
+    return event_id
+
+
 def record_rejected(delivery, rejection, received_at):
-    """Commit the record of a rejected delivery (no key); return the row."""
+    """Commit the record of a rejected delivery (no key); return its id."""
     payload = rejection.payload if isinstance(rejection.payload, dict) else {}
     paylink = payload.get("paylinkID")
     status = payload.get("status")
-    event = _row(delivery, received_at, drop_body=rejection.status == 413,
-                 paylink_id=scrub.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None,
-                 callback_status=scrub.mask_card_data(status)[:20] if isinstance(status, str) else None,
-                 signature_valid=rejection.signature_valid, verdict=rejection.code, processing_status="rejected",
-                 error=rejection.message, http_status=rejection.status)
-    db.session.add(event)
-    db.session.commit()
-    return event
+    return _commit(_row(
+        delivery, received_at, drop_body=rejection.status == 413,
+        paylink_id=scrub.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None,
+        callback_status=scrub.mask_card_data(status)[:20] if isinstance(status, str) else None,
+        signature_valid=rejection.signature_valid, verdict=rejection.code, processing_status="rejected",
+        error=rejection.message, http_status=rejection.status))
 
 
 def _find(key):
-    return db.session.execute(select(WebhookEvent).where(WebhookEvent.delivery_key == key)).scalar_one_or_none()
+    row = db.session.execute(select(WebhookEvent).where(WebhookEvent.delivery_key == key)).scalar_one_or_none()
+    return None if row is None else (row.id, row.processing_status, row.received_at, row.payment_id)
 
 
 def record_verified(delivery, verified, received_at):
-    """Commit the record of a verified delivery; return (row, original) where original is set for a duplicate."""
+    """Commit the record of a verified delivery; a second one with the same key is recorded as a duplicate."""
     key = delivery_key(verified.paylink_id, verified.status)
     common = {"paylink_id": verified.paylink_id, "callback_status": verified.status,
               "signature_valid": verified.signature_valid, "verdict": "accepted"}
     original = _find(key)  # fast path only: the unique constraint below is the real guard
     if original is None:
-        event = _row(delivery, received_at, delivery_key=key, processing_status="received", **common)
-        db.session.add(event)
         try:
-            db.session.commit()
-            return event, None
+            return Recorded(_commit(_row(delivery, received_at, delivery_key=key, processing_status="received",
+                                         **common)))
         except IntegrityError:
             db.session.rollback()
             original = _find(key)
             if original is None:
                 raise
-    duplicate = _row(delivery, received_at, duplicate_of_id=original.id, processing_status="duplicate",
-                     http_status=200, **common)
-    db.session.add(duplicate)
-    db.session.commit()
-    return duplicate, original
+    duplicate_id = _commit(_row(delivery, received_at, duplicate_of_id=original[0], processing_status="duplicate",
+                                http_status=200, **common))
+    return Recorded(duplicate_id, *original)
 
 
 def claim(event_id):
@@ -93,15 +110,27 @@ def finish(event_id, status, payment_id=None, note=None):
                        .execution_options(synchronize_session=False))
 
 
-def mark_failed(event_id, error, http_status=503):
-    """Record that processing failed (its transaction was rolled back); never raises."""
+def _write_quietly(statement, event_id, what):
     try:
-        db.session.execute(
-            update(WebhookEvent).where(WebhookEvent.id == event_id, WebhookEvent.processing_status.in_(UNFINISHED))
-            .values(processing_status="failed", error=error[:2000],
-                    http_status=db.func.coalesce(WebhookEvent.http_status, http_status))
-            .execution_options(synchronize_session=False))
+        db.session.execute(statement.execution_options(synchronize_session=False))
         db.session.commit()
     except Exception:  # noqa: BLE001 - the database may be the reason processing failed
-        db.session.rollback()
-        log.warning("could not mark callback delivery %s as failed", event_id)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001
+            db.session.remove()
+        log.warning("could not mark callback delivery %s as %s", event_id, what)
+
+
+def mark_failed(event_id, error, http_status=503):
+    """Record that processing failed (its transaction was rolled back); never raises."""
+    _write_quietly(update(WebhookEvent).where(WebhookEvent.id == event_id,
+                                              WebhookEvent.processing_status.in_(UNFINISHED))
+                   .values(processing_status="failed", error=error[:2000],
+                           http_status=db.func.coalesce(WebhookEvent.http_status, http_status)), event_id, "failed")
+
+
+def mark_answered(event_id, http_status):
+    """Correct the answer recorded for a duplicate whose redelivery could not finish its original; never raises."""
+    _write_quietly(update(WebhookEvent).where(WebhookEvent.id == event_id).values(http_status=http_status),
+                   event_id, f"answered {http_status}")

@@ -8,19 +8,28 @@ from tests.conftest import free_port
 
 
 @pytest.fixture
-def crash_once(monkeypatch):
-    """Make the approval rules raise the first time they are asked (the process dies mid-approval)."""
+def crashes(monkeypatch):
+    """Make the approval rules raise the first N times they are asked (the process dies mid-approval)."""
     real = approvals.apply_success
-    calls = []
+    left = []
 
     def flaky(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
+        if left:
+            left.pop()
             raise RuntimeError("worker killed between recording and approving")
         return real(*args, **kwargs)
 
+    def arm(times):
+        left.extend([1] * times)
+
     monkeypatch.setattr(approvals, "apply_success", flaky)
-    return calls
+    return arm
+
+
+@pytest.fixture
+def crash_once(crashes):
+    """Make the approval rules raise once."""
+    crashes(1)
 
 
 def _crashed(client, seen, payment, body, headers):
@@ -48,6 +57,19 @@ def test_redelivery_after_a_crash_processes_the_recorded_callback(client, seen, 
     assert post(client, body, headers).get_json()["outcome"] == "duplicate"
     assert len(seen.approvals(payment.id)) == 1
     assert [row.reason for row in seen.audit("approval_failed")] == ["processing failed: RuntimeError"]
+
+
+def test_redelivery_that_fails_again_is_answered_503_and_recorded_so(client, runner, seen, payment, success_for,
+                                                                      crashes):
+    crashes(2)
+    body, headers = success_for(payment)
+    original = _crashed(client, seen, payment, body, headers)
+    again = post(client, body, headers)
+    assert again.status_code == 503 and again.get_json()["error"] == "processing_failed"
+    first, duplicate = seen.events()
+    assert (first.processing_status, duplicate.http_status, duplicate.duplicate_of_id) == ("failed", 503, original.id)
+    assert "processed 1 of 1" in runner.invoke(args=["cardpay", "replay", "--failed"]).output
+    assert seen.payment(payment.id) == ("succeeded", "active") and len(seen.approvals()) == 1
 
 
 def test_replay_failed_recovers_a_crash_once(client, runner, seen, payment, success_for, crash_once):
