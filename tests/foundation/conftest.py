@@ -37,4 +37,3 @@ def fresh_database_url(tmp_path):
     yield f"{admin.rpartition('/')[0]}/{name}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-

@@ -76,6 +76,11 @@ def test_urls_emails_ip_lists_and_times():
     assert zulu["IKHOKHA_WEBHOOK_SECRET_PREVIOUS_EXPIRES"] == datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
 
 
+def test_text_and_secrets_are_trimmed():
+    values = read(MAIL_SERVER="  smtp.example.com ", IKHOKHA_API_SECRET=" live-secret-value\n").values
+    assert values["MAIL_SERVER"] == "smtp.example.com" and values["IKHOKHA_API_SECRET"] == "live-secret-value"
+
+
 def test_choices_ignore_letter_case():
     values = read(CARDPAY_ENV="Testing", WEBHOOK_SIGNATURE_ALGORITHM="SHA512", CARD_PAYMENT_LOG_LEVEL="DEBUG").values
     assert (values["CARDPAY_ENV"], values["WEBHOOK_SIGNATURE_ALGORITHM"], values["CARD_PAYMENT_LOG_LEVEL"]) == (

@@ -108,3 +108,12 @@ def test_the_real_command_starts_and_reports_an_unfit_production_configuration()
     assert "continuing for this CLI command only" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert_no_secret_in(result.stdout + result.stderr, {"IKHOKHA_API_SECRET": SECRETS["IKHOKHA_API_SECRET"]})
+
+
+def test_an_unknown_environment_is_reported_not_guessed_silently(flask_cli, migrated_database):
+    result = flask_cli(VALIDATE, {"CARDPAY_ENV": "staging", "DATABASE_URL": migrated_database,
+                                  "SECRET_KEY": SECRETS["SECRET_KEY"], "MAIL_PASSWORD": "short"})
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert "problem: CARDPAY_ENV: expected one of development, testing, production (got 'staging')" in lines
+    assert "MAIL_PASSWORD: (set)" in lines  # too short to show even its last 4 characters
