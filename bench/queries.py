@@ -1,0 +1,125 @@
+"""What one callback costs the database: SQL statements, commits and time per kind of delivery.
+
+    .venv/bin/python bench/queries.py            # 50 callbacks of each kind
+    .venv/bin/python bench/queries.py --quick    # 10 of each
+
+cardpay runs in-process (Flask test client, no HTTP server) on a PostgreSQL database of its own;
+every statement and commit of each request is counted through SQLAlchemy's engine events and
+attributed to the module of cardpay that issued it. This is the "why" beside bench/callbacks.py's
+figures: the commit floor makes 1 commit and 3 inserts per callback.
+"""
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+import traceback
+from collections import Counter
+
+import common
+
+
+def parse_args(argv=None):
+    """Read the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 callbacks of each kind")
+    parser.add_argument("--count", type=int, help="callbacks of each kind (default 50; --quick 10)")
+    args = parser.parse_args(argv)
+    args.count = args.count or (10 if args.quick else 50)
+    return args
+
+
+def origin():
+    """Return the innermost cardpay frame (module:function) that issued the current statement."""
+    for frame in reversed(traceback.extract_stack()):
+        if "/cardpay/" in frame.filename and "/site-packages/" not in frame.filename:
+            return f"{frame.filename.split('/cardpay/', 1)[1]}:{frame.name}"
+    return "(outside cardpay)"
+
+
+def measure(app, rows, status="SUCCESS", secret=common.SECRET):
+    """Send one callback per row; return per-request statement counts, commits, times and origins."""
+    from sqlalchemy import event
+
+    from cardpay.extensions import db
+
+    counts = {"statements": 0, "commits": 0, "sql_ms": 0.0}
+    origins = Counter()
+    started = []
+
+    def on_statement(*_args):
+        counts["statements"] += 1
+        origins[origin()] += 1
+        started.append(time.perf_counter())
+
+    def on_statement_done(*_args):
+        counts["sql_ms"] += (time.perf_counter() - started.pop()) * 1000
+
+    def on_commit(_conn):
+        counts["commits"] += 1
+
+    client = app.test_client()
+    per_request = []
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "after_cursor_execute", on_statement_done)
+    event.listen(engine, "commit", on_commit)
+    try:
+        for row in rows:
+            body, sign = common.callback(row[2], row[3], status=status, secret=secret)
+            before = dict(counts)
+            start = time.perf_counter()
+            response = client.post(common.CALLBACK_PATH, data=body, headers={
+                "Content-Type": "application/json", "IK-APPID": common.APP_ID, "IK-SIGN": sign})
+            per_request.append((counts["statements"] - before["statements"], counts["commits"] - before["commits"],
+                                (time.perf_counter() - start) * 1000, response.status_code,
+                                counts["sql_ms"] - before["sql_ms"]))
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "after_cursor_execute", on_statement_done)
+        event.remove(engine, "commit", on_commit)
+    return per_request, origins
+
+
+def main(argv=None):
+    """Count and print the database work of first, duplicate and forged deliveries."""
+    args = parse_args(argv)
+    info = common.print_header("bench/queries: database work per callback")
+    logging.disable(logging.WARNING)  # cardpay logs every callback; the figures are what matter here
+    from cardpay import create_app
+
+    results = {}
+    with common.bench_database() as url:
+        rows = common.seed_payments(url, args.count + 5)
+        app = create_app({"CARDPAY_ENV": "development", "DATABASE_URL": url, "SECRET_KEY": common.SECRET_KEY,
+                          "IKHOKHA_API_KEY": common.APP_ID, "IKHOKHA_API_SECRET": common.SECRET,
+                          "SANDBOX_GATEWAY_ENABLED": "false", "SCHEDULER_ENABLED": "false"})
+        measure(app, rows[:5])  # warm: imports, connections, first-time caches
+        for kind, status, secret in (("first", "SUCCESS", common.SECRET), ("duplicate", "SUCCESS", common.SECRET),
+                                     ("forged", "SUCCESS", common.FORGED_SECRET)):
+            per_request, origins = measure(app, rows[5:], status, secret)
+            n = len(per_request)
+            results[kind] = {
+                "statements": statistics.mean(r[0] for r in per_request),
+                "commits": statistics.mean(r[1] for r in per_request),
+                "median_ms": statistics.median(r[2] for r in per_request),
+                "median_sql_ms": statistics.median(r[4] for r in per_request),
+                "codes": dict(Counter(r[3] for r in per_request)),
+                "by_origin": {k: v / n for k, v in origins.most_common(12)}}
+            r = results[kind]
+            print(f"\n   {kind} delivery: {r['statements']:.1f} statements, {r['commits']:.1f} commits, "
+                  f"median {r['median_ms']:.1f} ms in-process, of which {r['median_sql_ms']:.1f} ms in statements "
+                  f"(commits not included); answers {r['codes']}")
+            for where, per in r["by_origin"].items():
+                print(f"     {per:5.1f} per callback  {where}")
+        with app.app_context():
+            from cardpay.extensions import db
+            db.engine.dispose()
+    common.write_results("queries", {"command": common.command_line(), "machine": info, "results": results})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
