@@ -39,5 +39,7 @@ def publish_all(events):
         db.session.commit()
     except Exception:  # noqa: BLE001
         failures["commits"] += 1
-        db.session.rollback()
         log.exception("could not record monitoring rows for %s", ", ".join(s.name for s, _ in events))
+        # Drop the session rather than roll it back: with the database gone the rollback itself
+        # can fail, and the next unit of work must start clean either way.
+        db.session.remove()

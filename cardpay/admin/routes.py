@@ -7,7 +7,7 @@ answers 401 in the JSON envelope. Views live in dashboard.py, pages.py and api.p
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from cardpay.admin.forms import EmptyForm, LoginForm
@@ -64,12 +64,6 @@ def _safe_next(target):
     return target
 
 
-def _remote_ip():
-    """The signing-in client's address, seen through TRUSTED_PROXY_COUNT proxies (for the audit log)."""
-    return client_ip.resolve(request.remote_addr, request.headers.getlist("X-Forwarded-For"),
-                             current_app.config["TRUSTED_PROXY_COUNT"])
-
-
 def actor():
     """The signed-in admin's email, as written into the audit log."""
     return current_user.email
@@ -84,7 +78,7 @@ def login():
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            user = admin_auth.authenticate(form.email.data, form.password.data, ip=_remote_ip())
+            user = admin_auth.authenticate(form.email.data, form.password.data, ip=client_ip.of_request())
         except admin_auth.LoginRefused as refused:
             error, status = refused.message, 429 if refused.locked else 401
         else:
@@ -100,7 +94,7 @@ def login():
 def logout():
     """Sign out (a POST with its CSRF token, so another site cannot sign an admin out)."""
     if EmptyForm().validate_on_submit():
-        audit.record("admin_logout", actor(), "admin_user", current_user.id, ip=_remote_ip())
+        audit.record("admin_logout", actor(), "admin_user", current_user.id, ip=client_ip.of_request())
         db.session.commit()
         logout_user()
         session.clear()

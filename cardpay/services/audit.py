@@ -1,15 +1,11 @@
 """Audit logging: who did what, to what, from where — for every security-relevant event."""
 
-from flask import current_app, has_request_context, request
+from flask import current_app, has_request_context
 
 from cardpay import clock
 from cardpay.extensions import db
 from cardpay.models import AuditLog
-
-
-def client_ip():
-    """Return the remote address of the current request, if any (proxies are the caller's concern)."""
-    return request.remote_addr if has_request_context() else None
+from cardpay.services import client_ip
 
 
 def record(action, actor="system", target_type=None, target_id=None, outcome="ok", reason=None, details=None,
@@ -19,6 +15,6 @@ def record(action, actor="system", target_type=None, target_id=None, outcome="ok
         return None
     row = AuditLog(timestamp=clock.now(), actor=actor or "system", action=action, target_type=target_type,
                    target_id=None if target_id is None else str(target_id), outcome=outcome, reason=reason,
-                   details=details or {}, ip=ip if ip is not None else client_ip())
+                   details=details or {}, ip=ip if ip is not None else (client_ip.of_request() if has_request_context() else None))
     db.session.add(row)
     return row

@@ -189,17 +189,8 @@ def receive(delivery, started_ms):
 
 
 def publish(answer):
-    """Publish an answer's events (after every commit of the request); never raises."""
-    publish_events(answer.events)
-
-
-def publish_events(published):
-    """Publish events after a commit; never raises."""
-    try:
-        events.publish_all(published)
-    except Exception:  # noqa: BLE001 - monitoring (or a database that is down) must not change the answer
-        log.warning("could not publish the events of a callback", exc_info=True)
-        _rollback()
+    """Publish an answer's events (after every commit of the request); publish_all never raises."""
+    events.publish_all(answer.events)
 
 
 def stored_reference(event):
@@ -233,6 +224,6 @@ def replay(ids=None, failed=False):
             results.append((event_id, f"skipped: already {status_now}"))
         else:
             result = process(event_id, paylink_id, status, reference, known_at, from_stored_body=True)
-            publish_events(result.events)
+            events.publish_all(result.events)
             results.append((event_id, result.status))
     return sorted(results)

@@ -20,6 +20,14 @@ def resolve(remote_addr, forwarded_for, trusted_proxy_count):
     return entries[-trusted_proxy_count]
 
 
+def of_request():
+    """Return the current request's client address, seen through TRUSTED_PROXY_COUNT proxies."""
+    from flask import current_app, request
+
+    return resolve(request.remote_addr, request.headers.getlist("X-Forwarded-For"),
+                   current_app.config["TRUSTED_PROXY_COUNT"])
+
+
 def is_allowed(address, networks):
     """Tell whether an address lies in one of the allowed networks (an unparseable one never does)."""
     try:

@@ -6,7 +6,7 @@ services/callbacks; it is exempt from CSRF because the caller is a server provin
 
 from urllib.parse import quote, urlsplit
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import ClientDisconnected
 
 from cardpay import clock
@@ -52,8 +52,7 @@ def ikhokha_callback():
     """Receive an iKhokha payment callback: 200 once recorded, 4xx when refused, 503 to ask for a retry."""
     started_ms = clock.monotonic_ms()
     body, size = _read_body()
-    remote = client_ip.resolve(request.remote_addr, request.headers.getlist("X-Forwarded-For"),
-                               current_app.config["TRUSTED_PROXY_COUNT"])
+    remote = client_ip.of_request()
     delivery = Delivery(raw_body=body, body_size=size, headers=request.headers, path=raw_path(request.environ),
                         remote_ip=remote)
     answer = callbacks.receive(delivery, started_ms)
