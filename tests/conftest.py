@@ -170,3 +170,13 @@ def artifacts_dir():
     """Where tests leave screenshots and other files for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked postgres_only when no PostgreSQL server is named."""
+    if PG_ADMIN_URL:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set CARDPAY_TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)

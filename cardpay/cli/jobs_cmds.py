@@ -6,6 +6,7 @@ from contextlib import contextmanager
 import click
 from flask import current_app
 
+import config as cardpay_config
 from cardpay import clock
 from cardpay.cli import cardpay_cli
 from cardpay.jobs import tasks
@@ -22,6 +23,10 @@ def scheduler_command(only, heartbeat_seconds):
     from cardpay.jobs.runner import SchedulerProcess
 
     app = current_app._get_current_object()
+    try:
+        cardpay_config.refuse_to_serve(app.extensions["cardpay_settings"])
+    except cardpay_config.ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     if not app.config["SCHEDULER_ENABLED"]:
         raise click.ClickException("SCHEDULER_ENABLED is false for this environment; not starting the scheduler.")
     jobs = [tasks.JOBS_BY_NAME[name] for name in only] if only else list(tasks.JOBS)

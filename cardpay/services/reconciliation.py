@@ -93,14 +93,14 @@ def reconcile_payment(config, client, payment_id):
 def reconcile_stale(limit=50):
     """Check every stale pending payment once; return a count per outcome."""
     config = current_app.config
-    client = IkhokhaClient.from_config(config)
     counts = {}
-    for payment_id in stale_payment_ids(config, limit):
-        try:
-            outcome = reconcile_payment(config, client, payment_id)
-        except Exception:  # noqa: BLE001 - one bad payment must not stop the others' checks
-            db.session.rollback()
-            log.exception("reconciliation of payment %s failed", payment_id)
-            outcome = "error"
-        counts[outcome] = counts.get(outcome, 0) + 1
+    with IkhokhaClient.from_config(config) as client:
+        for payment_id in stale_payment_ids(config, limit):
+            try:
+                outcome = reconcile_payment(config, client, payment_id)
+            except Exception:  # noqa: BLE001 - one bad payment must not stop the others' checks
+                db.session.rollback()
+                log.exception("reconciliation of payment %s failed", payment_id)
+                outcome = "error"
+            counts[outcome] = counts.get(outcome, 0) + 1
     return counts

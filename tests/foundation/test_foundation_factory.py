@@ -1,5 +1,9 @@
 """The app factory: one config class per environment, and refusing to serve a configuration that is not fit."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from foundation_support import DB_PASSWORD, production_settings, run_flask
 
@@ -83,7 +87,25 @@ def test_flask_run_refuses_an_unfit_production_configuration_in_one_line():
     result = run_flask(["run", "--port", "9"], {"CARDPAY_ENV": "production", "IKHOKHA_API_KEY": "live-app-id"},
                        timeout=30)
     assert result.returncode == 1
-    assert "Error: cardpay cannot start: SECRET_KEY: required in production; IKHOKHA_API_SECRET: required" \
+    assert "cardpay cannot start: SECRET_KEY: required in production; IKHOKHA_API_SECRET: required" \
            in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert "live-app-id" not in result.stderr + result.stdout
+
+
+def test_scheduler_refuses_an_unfit_production_configuration_in_one_line():
+    result = run_flask(["cardpay", "scheduler"], {"CARDPAY_ENV": "production", "IKHOKHA_API_KEY": "live-app-id"},
+                       timeout=30)
+    assert result.returncode == 1
+    assert "cardpay cannot start: SECRET_KEY: required in production" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "live-app-id" not in result.stderr + result.stdout
+
+
+def test_gunicorn_import_of_wsgi_refuses_in_one_line():
+    env = {"PATH": "/usr/bin:/bin", "CARDPAY_ENV": "production", "IKHOKHA_API_KEY": "live-app-id"}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=Path(__file__).resolve().parents[2],
+                            env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.startswith("cardpay cannot start: SECRET_KEY: required in production")
+    assert "Traceback" not in result.stderr
