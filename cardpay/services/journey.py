@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from cardpay import clock, events, signals
 from cardpay.errors import CardpayError, NotFound
 from cardpay.extensions import db
-from cardpay.models import Payment
+from cardpay.models import FastTrackApproval, Payment
 
 MAX_TOKEN_LENGTH = 64
 PAGE_STATES = ("confirming", "granted", "failed", "cancelled", "manual_review", "revoked")
@@ -85,6 +85,12 @@ def page_state(payment, outcome_hint=None):
     return "confirming"
 
 
+def _approved_by_a_person(payment):
+    method = db.session.execute(select(FastTrackApproval.method).where(
+        FastTrackApproval.payment_id == payment.id, FastTrackApproval.outcome == "approved")).scalar()
+    return method == "manual"
+
+
 def acknowledge(payment):
     """Record that the page shows access (once) and time ui_update and end_to_end; return the JSON answer."""
     now = clock.now()
@@ -93,6 +99,11 @@ def acknowledge(payment):
         if payment.access_granted_at is None:
             raise CardpayError("Access has not been granted for this payment yet.", code="not_granted", status=409)
         return {"acknowledged": True, "recorded": False}
+    if _approved_by_a_person(payment):
+        # The wait measured a person's review, not cardpay: the ack still counts towards the
+        # UI-update success rate, but no stage timing is recorded against cardpay's thresholds.
+        events.publish(signals.ui_updated, payment_id=payment.id, ui_update_ms=None, end_to_end_ms=None)
+        return {"acknowledged": True, "recorded": True}
     granted, arrived = clock.as_utc(payment.access_granted_at), clock.as_utc(payment.return_page_at)
     ui_update_ms = _ms(max(granted, arrived) if arrived else granted, now)
     end_to_end_ms = _ms(arrived, now) if arrived else None

@@ -165,6 +165,23 @@ def test_ui_ack_records_ui_update_and_end_to_end_once(app, client, payment, time
     assert _row(app, payment).ui_acked_at is not None
 
 
+def test_ack_after_a_manual_approval_counts_but_times_no_stage_against_thresholds(app, client, payment, timed):
+    client.get(f"/payments/{payment}/return")
+
+    def review_then_approve(row):
+        review = approvals.send_to_manual_review("fast_track_disabled", payment=row)
+        db.session.flush()
+        return approvals.approve_manual_review(review.intervention, "ops@example.com", "bank statement checked")
+
+    clock.advance(minutes=20)  # a person took twenty minutes; that is not cardpay being slow
+    _decide(app, payment, review_then_approve)
+    timed.clear()
+    assert client.post(f"/api/payments/{payment}/ui-ack").json == {"acknowledged": True, "recorded": True}
+    assert [entry for entry in timed if entry[0] == "stage"] == []
+    assert timed == [("ui-updated", None, None)]
+    assert _row(app, payment).ui_acked_at is not None
+
+
 def test_ui_update_starts_at_the_page_load_when_access_came_first(app, client, payment, timed):
     _decide(app, payment, lambda row: approvals.apply_success(row, "fast_track"))
     clock.advance(seconds=10)
