@@ -10,7 +10,7 @@ import config
 from cardpay.errors import GatewayRejected
 from cardpay.ikhokha import signing
 from cardpay.ikhokha.client import IkhokhaClient
-from cardpay.ikhokha.sandbox.state import luhn_valid
+from cardpay.services.scrub import luhn_valid
 
 SIGNED_PATH = "/sandbox/ikhokha/api/payment"
 

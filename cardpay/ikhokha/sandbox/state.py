@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 
 from cardpay import clock
+from cardpay.services.scrub import luhn_valid
 
 APPROVED_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
@@ -22,17 +23,6 @@ SILENT_CARD = "4000000000000077"
 
 class CardError(ValueError):
     """The card form was filled in wrongly: nothing is charged, the form shows this sentence."""
-
-
-def luhn_valid(digits):
-    """Tell whether a string of digits passes the Luhn check."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        number = int(char)
-        if position % 2:
-            number = number * 2 - 9 if number > 4 else number * 2
-        total += number
-    return total % 10 == 0
 
 
 def _expiry_ok(raw, today):
