@@ -42,6 +42,13 @@ def business_rollup(ctx):
     return _optional("cardpay.services.business", "rollup_recent")()
 
 
+def monitoring_rollup(ctx):
+    """Roll up completed minutes and hours of stage timings and metrics for the dashboard summary."""
+    from cardpay.services import rollups
+
+    return rollups.roll_up(ctx.app.config)
+
+
 def alert_delivery(ctx):
     """Send what is due in the alert outbox (alert_deliveries)."""
     return _optional("cardpay.services.delivery", "deliver_due")(limit=DELIVERY_BATCH)
@@ -73,6 +80,7 @@ MINUTE, HOUR, DAY = 60, 3600, 86400
 JOBS = (
     Job("alert_delivery", 5, alert_delivery, help="alert outbox, every 5 seconds"),
     Job("stale_payment_reconciliation", MINUTE, stale_payment_reconciliation, help="getStatus, every minute"),
+    Job("monitoring_rollup", MINUTE, monitoring_rollup, offset=10, help="dashboard rollups, every minute at :10"),
     Job("business_rollup", HOUR, business_rollup, offset=5 * MINUTE, help="hourly, at :05"),
     Job("retention_cleanup", DAY, retention_cleanup, offset=3 * HOUR + 15 * MINUTE, help="daily, 03:15 UTC"),
     Job("secret_rotation_reminder", DAY, secret_rotation_reminder, offset=9 * HOUR, help="daily, 09:00 UTC"),

@@ -1,4 +1,5 @@
-"""The monitoring tables: metrics, stage timings, alerts and their deliveries, hourly rollups."""
+"""The monitoring tables: metrics, stage timings, alerts and their deliveries, hourly business rollups, and
+the per-minute and per-hour rollups of metrics and stage timings that the dashboard reads."""
 
 from cardpay import clock
 from cardpay.extensions import db
@@ -95,3 +96,52 @@ class CardPaymentBusinessMetric(db.Model):
     avg_processing_ms = db.Column(db.Float)
     p95_processing_ms = db.Column(db.Float)
     timestamp = db.Column(UTCDateTime, nullable=False, default=clock.now)
+
+
+# Stage-time histogram of card_payment_stage_rollups: bin 0 holds [0, 1) ms, bin k (1..200) holds
+# [2^((k-1)/10), 2^(k/10)) ms, the last bin everything from 2^20 ms (17.5 minutes) up. The bins are
+# columns h000..h201 (NULL when empty); changing the layout needs a migration that empties the table.
+HISTOGRAM_STEPS_PER_DOUBLING = 10
+HISTOGRAM_DOUBLINGS = 20
+HISTOGRAM_BINS = HISTOGRAM_STEPS_PER_DOUBLING * HISTOGRAM_DOUBLINGS + 2
+
+
+def histogram_column(index):
+    """Return the column name of one histogram bin."""
+    return f"h{index:03d}"
+
+
+class CardPaymentStageRollup(db.Model):
+    """Stage timings of one minute (or hour) per stage: count, sum, extremes, flags and a duration histogram."""
+
+    __tablename__ = "card_payment_stage_rollups"
+    __table_args__ = (db.UniqueConstraint("bucket_seconds", "bucket_start", "operation",
+                                          name="uq_card_payment_stage_rollups_bucket"),)
+    id = db.Column(db.BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    bucket_start = db.Column(UTCDateTime, nullable=False)
+    bucket_seconds = db.Column(db.Integer, nullable=False)
+    operation = db.Column(db.String(40), nullable=False)
+    count = db.Column(db.Integer, nullable=False)
+    sum_ms = db.Column(db.Float, nullable=False)
+    min_ms = db.Column(db.Float, nullable=False)
+    max_ms = db.Column(db.Float, nullable=False)
+    exceeded = db.Column(db.Integer, nullable=False)
+    failures = db.Column(db.Integer, nullable=False)
+
+
+for _bin in range(HISTOGRAM_BINS):
+    setattr(CardPaymentStageRollup, histogram_column(_bin), db.Column(db.Integer))
+
+
+class CardPaymentMetricRollup(db.Model):
+    """Metric rows of one minute (or hour) per metric name: how many, and the sum of their values."""
+
+    __tablename__ = "card_payment_metric_rollups"
+    __table_args__ = (db.UniqueConstraint("bucket_seconds", "bucket_start", "metric_name",
+                                          name="uq_card_payment_metric_rollups_bucket"),)
+    id = db.Column(db.BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    bucket_start = db.Column(UTCDateTime, nullable=False)
+    bucket_seconds = db.Column(db.Integer, nullable=False)
+    metric_name = db.Column(db.String(100), nullable=False)
+    count = db.Column(db.Integer, nullable=False)
+    value_sum = db.Column(db.Float, nullable=False)

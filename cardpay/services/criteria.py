@@ -1,8 +1,10 @@
 """The numbers operators judge cardpay by, over a window (1h / 24h / 7d), and the success criteria of SPEC §8.
 
 One ``summary(window)`` feeds the dashboard, ``GET /admin/api/metrics/summary`` and
-``flask cardpay verify-deployment`` alike. Every figure is an SQL aggregate (percentiles with
-window functions, identical on SQLite and PostgreSQL); nothing loops over rows in Python.
+``flask cardpay verify-deployment`` alike. Every figure is an SQL aggregate; stage times and request
+counts are read from the per-minute and per-hour rollups plus the raw rows not yet rolled up
+(services/rollup_reads), so a week costs about as much as an hour. Stage percentiles come from the
+rollups' duration histograms, within services/histograms.RELATIVE_ERROR of the exact value.
 """
 
 from datetime import timedelta
@@ -14,11 +16,10 @@ import config as cardpay_config
 from cardpay import clock
 from cardpay.errors import CardpayError
 from cardpay.extensions import db
-from cardpay.models import (AlertDelivery, CardPaymentAlert, CardPaymentMetric, CardPaymentPerformance,
-                            ManualIntervention, Payment)
+from cardpay.models import AlertDelivery, CardPaymentAlert, ManualIntervention, Payment
 from cardpay.models.monitoring import SEVERITIES, STAGES
 from cardpay.services import channels as alert_channels
-from cardpay.services import criteria_series
+from cardpay.services import criteria_series, histograms, rollup_reads
 from cardpay.services import error_rate as error_rates
 
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
@@ -63,28 +64,14 @@ def payments(start, now):
             "revenue_cents": {currency: int(cents) for currency, cents in revenue}}
 
 
-def stages(start):
-    """Per stage: count, avg, p50/p95/p99 (nearest rank), max, exceeded, against the configured threshold."""
-    perf = CardPaymentPerformance
-    rows = db.session.execute(
-        select(perf.operation, func.count(), func.avg(perf.duration_ms), func.max(perf.duration_ms),
-               _count(perf.exceeded.is_(True)), _count(perf.success.is_(False)))
-        .where(perf.timestamp >= start).group_by(perf.operation)).all()
-    stats = {op: {"count": n, "avg_ms": round(avg, 1), "max_ms": round(top, 1), "exceeded": int(over),
-                  "failed": int(bad)} for op, n, avg, top, over, bad in rows}
-    ranked = select(perf.operation.label("op"), perf.duration_ms.label("ms"),
-                    func.row_number().over(partition_by=perf.operation, order_by=perf.duration_ms).label("rn"),
-                    func.count().over(partition_by=perf.operation).label("n")
-                    ).where(perf.timestamp >= start).subquery()
-    # Nearest rank: the p-th percentile is the value at rank ceil(p * n / 100), in integer arithmetic.
-    ranks = {p: (p * ranked.c.n + 99) // 100 for p in PERCENTILES}
-    picked = db.session.execute(select(ranked.c.op, ranked.c.ms, *[case((ranked.c.rn == r, 1), else_=0)
-                                                                  for r in ranks.values()])
-                                .where(or_(*[ranked.c.rn == r for r in ranks.values()]))).all()
-    for op, ms, *hits in picked:
-        for p, hit in zip(PERCENTILES, hits):
-            if hit:
-                stats[op][f"p{p}_ms"] = round(ms, 1)
+def stages(start, now):
+    """Per stage: count, avg, p50/p95/p99 (nearest rank, from the duration histogram), max, exceeded, threshold."""
+    stats = {}
+    for op, t in rollup_reads.stage_totals(start, now).items():
+        stats[op] = {"count": t["count"], "avg_ms": round(t["sum_ms"] / t["count"], 1), "max_ms": round(t["max_ms"], 1),
+                     "exceeded": t["exceeded"], "failed": t["failures"],
+                     **{f"p{p}_ms": round(histograms.percentile(t["bins"], p, t["min_ms"], t["max_ms"]), 1)
+                        for p in PERCENTILES}}
     result = []
     for op in STAGES:
         entry = {"operation": op, "count": 0, "avg_ms": None, "max_ms": None, "exceeded": 0, "failed": 0,
@@ -156,13 +143,10 @@ def review_queue_size():
         select(func.count()).where(ManualIntervention.status == "open")).scalar())
 
 
-def error_rate(start):
+def error_rate(start, now):
     """Callback and checkout requests that ended in a 5xx or an internal failure, over all such requests."""
-    sums = dict(db.session.execute(
-        select(CardPaymentMetric.metric_name, func.sum(CardPaymentMetric.value))
-        .where(CardPaymentMetric.metric_name.in_((error_rates.TOTAL, error_rates.ERRORS)),
-               CardPaymentMetric.timestamp >= start).group_by(CardPaymentMetric.metric_name)).all())
-    errors, total = sums.get(error_rates.ERRORS) or 0, sums.get(error_rates.TOTAL) or 0
+    sums = rollup_reads.metric_totals((error_rates.TOTAL, error_rates.ERRORS), start, now)
+    errors, total = sums[error_rates.ERRORS], sums[error_rates.TOTAL]
     return {"errors": int(errors), "requests": int(total), "rate": _rate(errors, total)}
 
 
@@ -173,8 +157,8 @@ def summary(window="1h"):
     start = now - WINDOWS[window]
     result = {
         "window": window, "from": clock.iso(start), "to": clock.iso(now),
-        "payments": payments(start, now), "stages": stages(start), "ui_update": ui_update(start, now),
-        "error_rate": error_rate(start), "alerts": alerts(start), "channels": channels(start, now),
+        "payments": payments(start, now), "stages": stages(start, now), "ui_update": ui_update(start, now),
+        "error_rate": error_rate(start, now), "alerts": alerts(start), "channels": channels(start, now),
         "review_queue": review_queue_size(), "series": criteria_series.series(window, start, now),
     }
     result["criteria"] = evaluate(result)

@@ -1,34 +1,28 @@
-"""Time series for the dashboard charts: payments and stage times per bucket, grouped in SQL.
+"""Time series for the dashboard charts: payments, stage times and error rate per bucket, grouped in SQL.
 
 Buckets are counted from the window's start (5 minutes over 1h, an hour over 24h, 6 hours over 7d),
-so a chart always has the same number of points and empty buckets read as zero.
+so a chart always has the same number of points and empty buckets read as zero. Stage times and
+request counts come from the rollups plus the raw rows not yet rolled up (services/rollup_reads).
 """
 
 from datetime import timedelta
 
-from sqlalchemy import Integer, cast, func, literal, select
+from sqlalchemy import func, select
 
 from cardpay import clock
 from cardpay.extensions import db
-from cardpay.models import CardPaymentMetric, CardPaymentPerformance, Payment
+from cardpay.models import Payment
 from cardpay.models.monitoring import STAGES
 from cardpay.services import error_rate as error_rates
+from cardpay.services import rollup_reads
+from cardpay.services.rollups import bucket_sql
 
 BUCKET_SECONDS = {"1h": 300, "24h": 3600, "7d": 6 * 3600}
 
 
-def _bucket(column, start, size):
-    """SQL for the bucket index of a timestamp: floor((t - start) / size), on SQLite and PostgreSQL."""
-    offset = int(start.timestamp())
-    if db.engine.dialect.name == "postgresql":
-        return cast(func.floor((func.extract("epoch", column) - literal(offset)) / literal(size)), Integer)
-    # SQLite: whole epoch seconds, and integer division floors the non-negative offsets.
-    return (cast(func.strftime("%s", column), Integer) - literal(offset)) // literal(size)
-
-
 def _per_bucket(column, start, size, *conditions):
     """Count rows per bucket of ``column`` inside the window."""
-    bucket = _bucket(column, start, size).label("b")
+    bucket = bucket_sql(column, start, size).label("b")
     rows = db.session.execute(select(bucket, func.count()).where(column >= start, *conditions).group_by(bucket))
     return dict(rows.all())
 
@@ -39,6 +33,16 @@ def _clamped(values, count):
     for index, value in values.items():
         key = min(int(index), count - 1)
         folded[key] = folded.get(key, 0) + value
+    return folded
+
+
+def _clamped_cells(cells, count):
+    """Fold [count, sum] cells of a row stamped at or after "now" into the last bucket."""
+    folded = {}
+    for index, (n, total) in cells.items():
+        cell = folded.setdefault(min(int(index), count - 1), [0, 0.0])
+        cell[0] += n
+        cell[1] += total
     return folded
 
 
@@ -55,21 +59,12 @@ def series(window, start, now):
     attempted = _clamped(_per_bucket(Payment.created_at, start, size), count)
     succeeded = _clamped(_per_bucket(Payment.succeeded_at, start, size, Payment.status == "succeeded"), count)
     failed = _clamped(_per_bucket(Payment.failed_at, start, size, Payment.status == "failed"), count)
-    perf = CardPaymentPerformance
-    bucket = _bucket(perf.timestamp, start, size).label("b")
     averages = {op: {} for op in STAGES}
-    for op, index, avg in db.session.execute(
-            select(perf.operation, bucket, func.avg(perf.duration_ms))
-            .where(perf.timestamp >= start).group_by(perf.operation, bucket)).all():
-        averages.setdefault(op, {})[min(int(index), count - 1)] = avg
-    metric = CardPaymentMetric
-    bucket = _bucket(metric.timestamp, start, size).label("b")
-    requests = {error_rates.TOTAL: {}, error_rates.ERRORS: {}}
-    for name, index, total in db.session.execute(
-            select(metric.metric_name, bucket, func.sum(metric.value))
-            .where(metric.metric_name.in_(tuple(requests)), metric.timestamp >= start)
-            .group_by(metric.metric_name, bucket)).all():
-        requests[name][min(int(index), count - 1)] = total
+    for op, cells in rollup_reads.stage_series(start, now, size).items():
+        for index, (n, total) in _clamped_cells(cells, count).items():
+            averages.setdefault(op, {})[index] = total / n
+    requests = {name: _clamped(sums, count) for name, sums in
+                rollup_reads.metric_series((error_rates.TOTAL, error_rates.ERRORS), start, now, size).items()}
     error_pct = {i: 100.0 * requests[error_rates.ERRORS].get(i, 0) / n
                  for i, n in requests[error_rates.TOTAL].items() if n}
     return {

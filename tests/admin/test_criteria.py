@@ -6,7 +6,7 @@ import pytest
 
 from cardpay import clock
 from cardpay.extensions import db
-from cardpay.services import criteria
+from cardpay.services import criteria, histograms
 
 HOOK = "http://127.0.0.1:9/alerts"
 
@@ -48,8 +48,10 @@ def test_counts_rates_revenue_and_percentiles_over_the_window(app, seed):
     assert p["success_rate"] == pytest.approx(100 * 20 / 21, abs=0.01)
     assert p["revenue_cents"] == {"ZAR": 19 * 10000 + 49900}
     e2e = next(s for s in hour["stages"] if s["operation"] == "end_to_end")
-    assert (e2e["count"], e2e["avg_ms"], e2e["p50_ms"], e2e["p95_ms"], e2e["p99_ms"]) == (100, 5050.0, 5000.0,
-                                                                                          9500.0, 9900.0)
+    assert (e2e["count"], e2e["avg_ms"], e2e["max_ms"]) == (100, 5050.0, 10000.0)
+    # Percentiles come from the duration histogram: within its stated error of the exact nearest rank.
+    for key, exact in (("p50_ms", 5000.0), ("p95_ms", 9500.0), ("p99_ms", 9900.0)):
+        assert e2e[key] == pytest.approx(exact, rel=histograms.RELATIVE_ERROR), key
     assert e2e["threshold_ms"] == 10000 and e2e["within_threshold"]
     approval = next(s for s in hour["stages"] if s["operation"] == "approval_processing")
     assert (approval["count"], approval["exceeded"], approval["within_threshold"]) == (1, 1, False)

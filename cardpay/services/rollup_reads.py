@@ -1,0 +1,167 @@
+"""Stage timings and metric sums over a window: from the rollups where they are complete, raw rows elsewhere.
+
+A window is cut at its start, its end and (for charts) every bucket boundary. Between two cuts, the
+whole hours below the hour watermark come from hour rollups, the whole minutes below the minute
+watermark from minute rollups, and the rest (the partial minutes at the cuts, and everything after
+the minute watermark) from the raw rows, so a rollup bucket never straddles a cut and each row is
+counted once. Each level is one SQL statement whatever the number of ranges.
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import and_, case, false, func, literal, or_, select
+
+from cardpay.extensions import db
+from cardpay.models import CardPaymentMetric, CardPaymentPerformance
+from cardpay.models.monitoring import CardPaymentMetricRollup, CardPaymentStageRollup
+from cardpay.services import histograms
+from cardpay.services.rollups import BINS, HOUR, MINUTE, bucket_sql, floor_to, watermark
+
+RAW = 0
+
+
+def marks(model):
+    """Return {bucket_seconds: watermark} of a rollup table, hours first."""
+    return {HOUR: watermark(model, HOUR), MINUTE: watermark(model, MINUTE)}
+
+
+def _ceil_to(when, seconds):
+    floored = floor_to(when, seconds)
+    return floored if floored == when else floored + timedelta(seconds=seconds)
+
+
+def _split(a, b, levels, out):
+    """Cover [a, b) with the coarsest whole buckets each level has rolled up, raw rows for the rest."""
+    if a >= b:
+        return
+    if not levels:
+        out[RAW].append((a, b))
+        return
+    (seconds, mark), finer = levels[0], levels[1:]
+    low, high = _ceil_to(a, seconds), min(floor_to(b, seconds), mark) if mark else None
+    if high is None or low >= high:
+        _split(a, b, finer, out)
+        return
+    _split(a, low, finer, out)
+    out[seconds].append((low, high))
+    _split(high, b, finer, out)
+
+
+def plan(cuts, watermarks):
+    """Return {bucket_seconds or RAW: [(from, to), ...]} covering [cuts[0], cuts[-1]) without straddling a cut."""
+    levels = sorted(watermarks.items(), reverse=True)
+    out = {seconds: [] for seconds in (*watermarks, RAW)}
+    for a, b in zip(cuts, cuts[1:]):
+        _split(a, b, levels, out)
+    if not out[RAW] or out[RAW][-1][1] != cuts[-1]:
+        out[RAW].append((cuts[-1], cuts[-1]))  # so the rows stamped after the end are still read
+    for seconds, ranges in out.items():  # join neighbours: fewer, longer index ranges
+        joined = []
+        for a, b in ranges:
+            if joined and joined[-1][1] == a:
+                joined[-1] = (joined[-1][0], b)
+            else:
+                joined.append((a, b))
+        out[seconds] = joined
+    return out
+
+
+def _within(column, ranges, open_end=False):
+    """SQL for ``column`` in any of the ranges; with open_end the last range has no upper bound."""
+    parts = [and_(column >= a, column < b) if not (open_end and i == len(ranges) - 1) else column >= a
+             for i, (a, b) in enumerate(ranges)]
+    return or_(*parts) if parts else false()
+
+
+def _rolled(model, ranges):
+    levels = [and_(model.bucket_seconds == seconds, _within(model.bucket_start, ranges[seconds]))
+              for seconds in (HOUR, MINUTE) if ranges.get(seconds)]
+    return or_(*levels) if levels else false()
+
+
+def _raw(column, ranges):
+    """Raw rows of the ranges; the last one, reaching the window's end, also takes rows stamped after it."""
+    return _within(column, ranges[RAW], open_end=True)
+
+
+def _count(column):
+    return func.sum(case((column, 1), else_=0))
+
+
+def stage_totals(start, now):
+    """Per stage over [start, now]: count, sum_ms, min_ms, max_ms, exceeded, failures and bins {index: count}."""
+    ranges = plan([start, now], marks(CardPaymentStageRollup))
+    r, perf = CardPaymentStageRollup, CardPaymentPerformance
+    totals = {}
+
+    def add(op, n, total, low, high, over, bad, bins):
+        entry = totals.setdefault(op, {"count": 0, "sum_ms": 0.0, "min_ms": low, "max_ms": high, "exceeded": 0,
+                                       "failures": 0, "bins": {}})
+        entry["count"] += int(n)
+        entry["sum_ms"] += total
+        entry["min_ms"], entry["max_ms"] = min(entry["min_ms"], low), max(entry["max_ms"], high)
+        entry["exceeded"] += int(over)
+        entry["failures"] += int(bad)
+        for index, count in bins:
+            entry["bins"][index] = entry["bins"].get(index, 0) + int(count)
+
+    if ranges[HOUR] or ranges[MINUTE]:
+        for op, n, total, low, high, over, bad, *bins in db.session.execute(
+                select(r.operation, func.sum(r.count), func.sum(r.sum_ms), func.min(r.min_ms), func.max(r.max_ms),
+                       func.sum(r.exceeded), func.sum(r.failures), *[func.sum(getattr(r, name)) for name in BINS])
+                .where(_rolled(r, ranges)).group_by(r.operation)):
+            add(op, n, total, low, high, over, bad, [(i, c) for i, c in enumerate(bins) if c])
+    bin_index = histograms.bin_sql(perf.duration_ms)
+    for op, index, n, total, low, high, over, bad in db.session.execute(
+            select(perf.operation, bin_index, func.count(), func.sum(perf.duration_ms), func.min(perf.duration_ms),
+                   func.max(perf.duration_ms), _count(perf.exceeded.is_(True)), _count(perf.success.is_(False)))
+            .where(_raw(perf.timestamp, ranges)).group_by(perf.operation, bin_index)):
+        add(op, n, total, low, high, over, bad, [(int(index), n)])
+    return totals
+
+
+def _cuts(start, now, size):
+    count = -(-int((now - start).total_seconds()) // size)
+    return [start + timedelta(seconds=i * size) for i in range(count)] + [now]
+
+
+def stage_series(start, now, size):
+    """Per stage and chart bucket (index from ``start``, ``size`` seconds each): [count, sum_ms]."""
+    ranges = plan(_cuts(start, now, size), marks(CardPaymentStageRollup))
+    r, perf = CardPaymentStageRollup, CardPaymentPerformance
+    out = {}
+    rolled, raw = bucket_sql(r.bucket_start, start, size), bucket_sql(perf.timestamp, start, size)
+    for statement in (
+            select(r.operation, rolled, func.sum(r.count), func.sum(r.sum_ms))
+            .where(_rolled(r, ranges)).group_by(r.operation, rolled),
+            select(perf.operation, raw, func.count(), func.sum(perf.duration_ms))
+            .where(_raw(perf.timestamp, ranges)).group_by(perf.operation, raw)):
+        for op, index, n, total in db.session.execute(statement):
+            cell = out.setdefault(op, {}).setdefault(int(index), [0, 0.0])
+            cell[0] += int(n)
+            cell[1] += total
+    return out
+
+
+def _metric_sums(names, start, now, cuts, size):
+    ranges = plan(cuts, marks(CardPaymentMetricRollup))
+    r, m = CardPaymentMetricRollup, CardPaymentMetric
+    out = {name: {} for name in names}
+    for name, stamp, total, condition in (
+            (r.metric_name, r.bucket_start, func.sum(r.value_sum), _rolled(r, ranges)),
+            (m.metric_name, m.timestamp, func.sum(m.value), _raw(m.timestamp, ranges))):
+        index = bucket_sql(stamp, start, size) if size else literal(0)
+        for metric, at, value in db.session.execute(
+                select(name, index, total).where(name.in_(tuple(names)), condition).group_by(name, index)):
+            out[metric][int(at)] = out[metric].get(int(at), 0) + (value or 0)
+    return out
+
+
+def metric_totals(names, start, now):
+    """Sum of the values of each metric name over [start, now]."""
+    return {name: sums.get(0, 0) for name, sums in _metric_sums(names, start, now, [start, now], None).items()}
+
+
+def metric_series(names, start, now, size):
+    """Sum of the values of each metric name per chart bucket (index from ``start``, ``size`` seconds each)."""
+    return _metric_sums(names, start, now, _cuts(start, now, size), size)
