@@ -5,7 +5,8 @@
 - approval-failed: ``approval_failed`` alert per approval method (a payer is waiting).
 - manual-intervention-required: ``manual_intervention`` alert per item, which also goes to the
   manual-intervention channels; resolved when a person decides the item.
-- request-finished: the error rate is re-evaluated (services/error_rate).
+- request-finished: the error rate is re-evaluated, at most once per few seconds per process
+  (services/error_rate).
 """
 
 from cardpay import signals
@@ -51,8 +52,8 @@ def on_manual_intervention_resolved(sender, intervention_id, actor, **_):
 
 
 def on_request_finished(sender, **_):
-    """Re-evaluate the error rate after each callback or checkout request."""
-    error_rate.evaluate()
+    """Re-evaluate the error rate after a callback or checkout request, unless it was done moments ago."""
+    error_rate.evaluate_if_due()
 
 
 def connect():

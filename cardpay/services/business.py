@@ -26,9 +26,10 @@ from sqlalchemy.exc import IntegrityError
 from cardpay import clock
 from cardpay.extensions import db
 from cardpay.models import CardPaymentBusinessMetric, CardPaymentPerformance, Payment
+from cardpay.services import throttle
 
 RECENT_HOURS = 3  # late outcomes (reconciliation, manual review) land within this; older hours are final
-FRESH_SECONDS = 60  # the current hour is recomputed on payment events at most this often
+FRESH_SECONDS = 60  # the current hour is recomputed on payment events at most this often (per process, too)
 
 
 def hour_of(moment):
@@ -99,8 +100,10 @@ def rollup_hour(hour_start):
 
 
 def refresh_current_hour():
-    """Recompute the current hour's row unless it was computed in the last FRESH_SECONDS; return it."""
-    if not current_app.config["ENABLE_BUSINESS_METRICS"]:
+    """Recompute the current hour's row unless it was computed in the last FRESH_SECONDS; return it or None."""
+    # The process-local mark spares the look-up on nearly every payment; the row's own timestamp
+    # spares the recomputation when another worker has just done it.
+    if not current_app.config["ENABLE_BUSINESS_METRICS"] or not throttle.due("business_hour", FRESH_SECONDS):
         return None
     now = clock.now()
     row = db.session.execute(select(CardPaymentBusinessMetric).where(

@@ -1,19 +1,23 @@
 """The callback path: verify, record the delivery durably, process it in one transaction, then publish.
 
-The order matters. A delivery is recorded (and committed) before anything else is written, so a
-verified callback is never lost: if processing then fails, the gateway gets a 503, retries, and
-the redelivery — or `flask cardpay replay` — finishes the same record. Processing claims the
-record with a conditional UPDATE, so however many copies race, one of them applies the outcome.
+A first delivery is recorded and applied in one transaction: the insert of its record takes the
+unique delivery key (a copy arriving meanwhile waits, then records itself as a duplicate), and
+processing runs inside a SAVEPOINT, so a processing error rolls back to it and the record still
+commits, marked failed: the gateway gets a 503, retries, and the redelivery — or `flask cardpay
+replay` — finishes the same record, claiming it with a conditional UPDATE so that however many
+copies race, one of them applies the outcome. A 200 is only sent once that commit succeeded.
 """
 
 import json
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import partial
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import lazyload
 
 from cardpay import clock, events, signals
 from cardpay.extensions import db
@@ -33,6 +37,7 @@ class Answer:
     status: int
     body: dict
     events: list = field(default_factory=list)
+    record: object = None  # a write left uncommitted for the events' commit; redone alone if that fails
 
 
 @dataclass
@@ -60,7 +65,9 @@ def _same_reference(sent, ours, from_stored_body):
 
 def _decide(event_id, paylink_id, status, reference, known_at, from_stored_body, seen):
     """Apply one callback's outcome to its payment (caller's transaction); return (decision, status, note)."""
-    payment = db.session.execute(select(Payment).where(Payment.paylink_id == paylink_id)).scalar_one_or_none()
+    # Only the payment's own columns are needed: skip the enrollment/learner/course joins of its mapping.
+    payment = db.session.execute(select(Payment).options(lazyload("*")).where(Payment.paylink_id == paylink_id)
+                                 ).scalar_one_or_none()
     seen["payment_id"] = payment.id if payment else None
     shown_reference = scrub.mask_card_data(reference)[:100] if reference else None
     if payment is None:
@@ -83,31 +90,54 @@ def _decide(event_id, paylink_id, status, reference, known_at, from_stored_body,
     return decision, STATUS_BY_OUTCOME[decision.outcome], None
 
 
-def process(event_id, paylink_id, status, reference, known_at, from_stored_body=False):
-    """Claim a recorded delivery and apply it in one transaction; never raises."""
+def _apply(event_id, paylink_id, status, reference, known_at, from_stored_body=False):
+    """Apply a recorded delivery inside a SAVEPOINT of the current transaction; the caller commits.
+
+    A processing error rolls back to the savepoint and marks the record failed instead, so the record
+    still commits, for a redelivery or a replay. An error the rollback itself hits (the database is
+    gone) propagates: then nothing can be committed.
+    """
     seen = {"payment_id": None}
+    savepoint = db.session.begin_nested()
     try:
-        if not deliveries.claim(event_id):
-            _rollback()
-            return Result("duplicate")
         decision, outcome, note = _decide(event_id, paylink_id, status, reference, known_at, from_stored_body, seen)
-        payment_id = seen["payment_id"]
         if decision and decision.intervention and decision.intervention.webhook_event_id is None:
             decision.intervention.webhook_event_id = event_id
-        deliveries.finish(event_id, outcome, payment_id, note)
-        db.session.commit()
+        deliveries.finish(event_id, outcome, seen["payment_id"], note)
+        savepoint.commit()
     except Exception as exc:  # noqa: BLE001 - the record stays, marked failed, for a redelivery or replay
-        _rollback()
+        savepoint.rollback()
         log.exception("processing callback delivery %s failed", event_id)
         error = f"processing failed: {type(exc).__name__}"
-        deliveries.mark_failed(event_id, error)
-        failed = [(signals.approval_failed, {"payment_id": seen["payment_id"], "method": "fast_track",
-                                             "reason": error})]
-        return Result("failed", seen["payment_id"], failed if status == "SUCCESS" else [], error)
+        deliveries.fail(event_id, error)
+        return _failed(seen["payment_id"], status, error)
+    payment_id = seen["payment_id"]
     extra = []
     if status == "SUCCESS" and decision and decision.outcome == "not_approvable":
         extra = [(signals.approval_failed, {"payment_id": payment_id, "method": "fast_track", "reason": note})]
     return Result(outcome, payment_id, (decision.events if decision else []) + extra)
+
+
+def _failed(payment_id, status, error):
+    failed = [(signals.approval_failed, {"payment_id": payment_id, "method": "fast_track", "reason": error})]
+    return Result("failed", payment_id, failed if status == "SUCCESS" else [], error)
+
+
+def process(event_id, paylink_id, status, reference, known_at, from_stored_body=False):
+    """Claim a recorded, unfinished delivery and apply it in one transaction; never raises."""
+    try:
+        if not deliveries.claim(event_id):
+            _rollback()
+            return Result("duplicate")
+        result = _apply(event_id, paylink_id, status, reference, known_at, from_stored_body)
+        db.session.commit()
+        return result
+    except Exception as exc:  # noqa: BLE001 - the database failed under us: the record stays unfinished
+        _rollback()
+        log.exception("processing callback delivery %s failed", event_id)
+        error = f"processing failed: {type(exc).__name__}"
+        deliveries.mark_failed(event_id, error)
+        return _failed(None, status, error)
 
 
 def _received_outcome(result_status):
@@ -127,11 +157,12 @@ def _unavailable(message):
 
 
 def _reject(delivery, rejection, received_at, started_ms):
-    event_id = None
+    event_id, record = None, partial(deliveries.record_rejected, delivery, rejection, received_at)
     try:
-        event_id = deliveries.record_rejected(delivery, rejection, received_at)
+        event_id = record()  # committed with the monitoring rows (publish)
     except SQLAlchemyError:
         _rollback()
+        record = None
         log.warning("could not record a rejected callback (%s)", rejection.code)
     log.warning("callback rejected: %s (HTTP %s) from %s, delivery %s", rejection.code, rejection.status,
                 delivery.remote_ip, event_id)
@@ -143,7 +174,7 @@ def _reject(delivery, rejection, received_at, started_ms):
         "paylink_id": scrub.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None}),
         (signals.request_finished, {"endpoint": "callback", "status_code": rejection.status,
                                     "duration_ms": duration, "internal_error": False})]
-    return Answer(rejection.status, {"error": rejection.code, "message": rejection.message}, published)
+    return Answer(rejection.status, {"error": rejection.code, "message": rejection.message}, published, record)
 
 
 def receive(delivery, started_ms):
@@ -153,24 +184,35 @@ def receive(delivery, started_ms):
         verified = verification.verify(delivery, current_app.config, received_at)
     except verification.Rejected as rejection:
         return _reject(delivery, rejection, received_at, started_ms)
+    recorded, record = None, partial(deliveries.record_duplicate, delivery, verified, received_at)
     try:
-        recorded = deliveries.record_verified(delivery, verified, received_at)
-    except SQLAlchemyError:
+        event_id = deliveries.record_first(delivery, verified, received_at)
+        if event_id is not None:
+            # Record and outcome commit together: one commit for a first delivery.
+            result = _apply(event_id, verified.paylink_id, verified.status, verified.external_id, received_at)
+            db.session.commit()
+            record = None
+        else:
+            recorded = record()
+            if recorded.original_status in deliveries.UNFINISHED:
+                db.session.commit()  # before processing the original, which may roll back
+                record = None
+    except (SQLAlchemyError, LookupError):
         _rollback()
         log.exception("could not record a verified callback for paylink %s", verified.paylink_id)
         answer = _unavailable("The callback could not be recorded; please deliver it again.")
         answer.events = _stage_events(started_ms, None, False, {"outcome": "unrecorded", "http_status": 503})
         return answer
-    event_id, duplicate = recorded.event_id, recorded.original_id is not None
-    if duplicate and recorded.original_status not in deliveries.UNFINISHED:
-        result = Result("duplicate", recorded.original_payment_id)
-    elif duplicate:
-        # A redelivery of a callback whose processing never finished: finish the original now.
-        result = process(recorded.original_id, verified.paylink_id, verified.status, verified.external_id,
-                         recorded.original_received_at)
-        result.payment_id = result.payment_id or recorded.original_payment_id
-    else:
-        result = process(event_id, verified.paylink_id, verified.status, verified.external_id, received_at)
+    duplicate = recorded is not None
+    if duplicate:
+        event_id = recorded.event_id
+        if record is not None:
+            result = Result("duplicate", recorded.original_payment_id)
+        else:
+            # A redelivery of a callback whose processing never finished: finish the original now.
+            result = process(recorded.original_id, verified.paylink_id, verified.status, verified.external_id,
+                             recorded.original_received_at)
+            result.payment_id = result.payment_id or recorded.original_payment_id
     outcome = _received_outcome(result.status)
     http_status = 503 if result.status == "failed" else 200
     if duplicate and http_status == 503:
@@ -185,12 +227,27 @@ def receive(delivery, started_ms):
         return Answer(503, {"error": "processing_failed",
                             "message": "The callback was recorded but could not be processed; please retry."},
                       published)
-    return Answer(200, {"received": True, "event_id": event_id, "outcome": outcome}, published)
+    return Answer(200, {"received": True, "event_id": event_id, "outcome": outcome}, published, record)
 
 
 def publish(answer):
-    """Publish an answer's events (after every commit of the request); publish_all never raises."""
-    events.publish_all(answer.events)
+    """Publish an answer's events, committing its pending record with them; return the answer to send.
+
+    A refusal or a copy changes no payment, so its record shares the monitoring rows' commit. If
+    that commit fails, the record is committed again on its own; if even that fails, a copy is
+    answered 503 so that it is delivered (and recorded) again, and a refusal keeps its 4xx.
+    """
+    if events.publish_all(answer.events) or answer.record is None:
+        return answer
+    try:
+        answer.record()
+        db.session.commit()
+    except (SQLAlchemyError, LookupError):
+        _rollback()
+        log.warning("could not record a callback delivery answered %s", answer.status)
+        if answer.status < 400:
+            return _unavailable("The callback could not be recorded; please deliver it again.")
+    return answer
 
 
 def stored_reference(event):

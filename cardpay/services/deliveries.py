@@ -1,16 +1,18 @@
-"""The webhook_events record of every callback delivery: written first, durably, before any processing.
+"""The webhook_events record of every callback delivery: every one is recorded, valid or not.
 
 A verified delivery carries the delivery key "paylinkID:STATUS", unique in the table, so the
 database itself recognises a duplicate even when copies arrive at the same instant; a rejected
-delivery carries no key and can never block a later valid one.
+delivery carries no key and can never block a later valid one. A first delivery's record is
+inserted in the transaction that processes it, and the record of a refusal or a copy in the one
+that commits its monitoring rows (services/callbacks commits). Rows are written with Core inserts:
+nothing here needs them back as ORM objects.
 """
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert, select, text, update
 
 from cardpay import clock
 from cardpay.extensions import db
@@ -26,17 +28,33 @@ def delivery_key(paylink_id, status):
     return f"{paylink_id}:{status}"
 
 
-def _row(delivery, received_at, **values):
-    return WebhookEvent(received_at=received_at, path=scrub.mask_card_data(delivery.path)[:300],
-                        remote_ip=(delivery.remote_ip or "")[:64] or None,
-                        headers=scrub.redact_headers(delivery.headers.items()),
-                        body=None if values.pop("drop_body", False) else scrub.stored_body(delivery.raw_body),
-                        body_size=delivery.body_size, **values)
+_EVENTS = WebhookEvent.__table__
+_INSERT = insert(_EVENTS).returning(_EVENTS.c.id)
+_COLUMNS = [column for column in _EVENTS.columns if not column.primary_key]
+# The same SQL on PostgreSQL and SQLite; as text, because the dialects' on_conflict_do_nothing()
+# constructs carry no cache key and would be compiled again on every callback.
+_INSERT_NEW = text(
+    f"INSERT INTO {_EVENTS.name} ({', '.join(c.name for c in _COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c.key for c in _COLUMNS)}) ON CONFLICT DO NOTHING RETURNING id"
+).bindparams(*[bindparam(c.key, type_=c.type) for c in _COLUMNS]).columns(_EVENTS.c.id)
+_FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).values(
+    processing_status=bindparam("status"), payment_id=bindparam("payment_id"), processed_at=bindparam("now"),
+    error=db.func.coalesce(bindparam("note", type_=_EVENTS.c.error.type), _EVENTS.c.error),
+    http_status=db.func.coalesce(_EVENTS.c.http_status, 200))
+
+
+def _values(delivery, received_at, drop_body=False, **values):
+    return {"received_at": received_at, "path": scrub.mask_card_data(delivery.path)[:300],
+            "remote_ip": (delivery.remote_ip or "")[:64] or None,
+            "headers": scrub.redact_headers(delivery.headers.items()),
+            "body": None if drop_body else scrub.stored_body(delivery.raw_body),
+            "body_size": delivery.body_size, "duplicate_of_id": None, "delivery_key": None, "payment_id": None,
+            **values}
 
 
 @dataclass(frozen=True)
 class Recorded:
-    """A committed delivery record; for a duplicate, also what its original looked like."""
+    """The record of a copy of an earlier delivery, and what that original looked like."""
 
     event_id: int
     original_id: int = None
@@ -45,51 +63,46 @@ class Recorded:
     original_payment_id: int = None
 
 
-def _commit(row):
-    """Insert and commit a row; return its id (read before the commit expires the row)."""
-    db.session.add(row)
-    db.session.flush()
-    event_id = row.id
-    db.session.commit()
-    return event_id
-
-
 def record_rejected(delivery, rejection, received_at):
-    """Commit the record of a rejected delivery (no key); return its id."""
+    """Insert the record of a rejected delivery (no key) in the current transaction; return its id."""
     payload = rejection.payload if isinstance(rejection.payload, dict) else {}
     paylink = payload.get("paylinkID")
     status = payload.get("status")
-    return _commit(_row(
+    return db.session.execute(_INSERT, _values(
         delivery, received_at, drop_body=rejection.status == 413,
         paylink_id=scrub.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None,
         callback_status=scrub.mask_card_data(status)[:20] if isinstance(status, str) else None,
         signature_valid=rejection.signature_valid, verdict=rejection.code, processing_status="rejected",
-        error=rejection.message, http_status=rejection.status))
+        error=rejection.message, http_status=rejection.status)).scalar_one()
 
 
-def _find(key):
-    row = db.session.execute(select(WebhookEvent).where(WebhookEvent.delivery_key == key)).scalar_one_or_none()
-    return None if row is None else (row.id, row.processing_status, row.received_at, row.payment_id)
+def _verified(verified):
+    return {"paylink_id": verified.paylink_id, "callback_status": verified.status,
+            "signature_valid": verified.signature_valid, "verdict": "accepted", "error": None}
 
 
-def record_verified(delivery, verified, received_at):
-    """Commit the record of a verified delivery; a second one with the same key is recorded as a duplicate."""
-    key = delivery_key(verified.paylink_id, verified.status)
-    common = {"paylink_id": verified.paylink_id, "callback_status": verified.status,
-              "signature_valid": verified.signature_valid, "verdict": "accepted"}
-    original = _find(key)  # fast path only: the unique constraint below is the real guard
+def record_first(delivery, verified, received_at):
+    """Insert a verified delivery's record in the current transaction (uncommitted); None when its key exists.
+
+    The insert takes the unique key, so a copy arriving meanwhile waits for this transaction and then
+    finds the key taken: the caller processes the delivery and commits record and outcome together.
+    """
+    return db.session.execute(_INSERT_NEW, _values(
+        delivery, received_at, delivery_key=delivery_key(verified.paylink_id, verified.status),
+        processing_status="received", http_status=None, processed_at=None, **_verified(verified))).scalar()
+
+
+def record_duplicate(delivery, verified, received_at):
+    """Insert the record of a copy of a recorded delivery in the current transaction; LookupError if none is."""
+    original = db.session.execute(
+        select(WebhookEvent.id, WebhookEvent.processing_status, WebhookEvent.received_at, WebhookEvent.payment_id)
+        .where(WebhookEvent.delivery_key == delivery_key(verified.paylink_id, verified.status))).one_or_none()
     if original is None:
-        try:
-            return Recorded(_commit(_row(delivery, received_at, delivery_key=key, processing_status="received",
-                                         **common)))
-        except IntegrityError:
-            db.session.rollback()
-            original = _find(key)
-            if original is None:
-                raise
-    duplicate_id = _commit(_row(delivery, received_at, duplicate_of_id=original[0], processing_status="duplicate",
-                                http_status=200, **common))
-    return Recorded(duplicate_id, *original)
+        raise LookupError("the original delivery of this copy is no longer recorded")
+    event_id = db.session.execute(_INSERT, _values(
+        delivery, received_at, duplicate_of_id=original.id, processing_status="duplicate", http_status=200,
+        processed_at=None, **_verified(verified))).scalar_one()
+    return Recorded(event_id, *original)
 
 
 def claim(event_id):
@@ -102,11 +115,15 @@ def claim(event_id):
 
 def finish(event_id, status, payment_id=None, note=None):
     """Mark a claimed delivery done, in the processing transaction."""
-    values = {"processing_status": status, "payment_id": payment_id, "processed_at": clock.now(),
-              "http_status": db.func.coalesce(WebhookEvent.http_status, 200)}
-    if note:
-        values["error"] = note
-    db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(**values)
+    db.session.execute(_FINISH, {"event_id": event_id, "status": status, "payment_id": payment_id,
+                                 "now": clock.now(), "note": note or None})
+
+
+def fail(event_id, error, http_status=503):
+    """Mark a delivery whose processing was rolled back as failed, in the current transaction."""
+    db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id)
+                       .values(processing_status="failed", error=error[:2000],
+                               http_status=db.func.coalesce(WebhookEvent.http_status, http_status))
                        .execution_options(synchronize_session=False))
 
 

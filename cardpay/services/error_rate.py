@@ -4,6 +4,9 @@ Error rate = requests that ended in a 5xx or an internal processing failure / al
 checkout requests, over the last ERROR_RATE_WINDOW_SECONDS (SPEC §5a). Rejected forgeries are
 rejections, not errors. The figures are the ``requests_finished`` and ``request_errors`` rows that
 handlers/metrics writes from the request-finished signal, so every worker sees the same rate.
+
+Summing the window is not done on every request: a worker evaluates at most once per
+EVALUATE_EVERY_SECONDS (``evaluate_if_due``), and the outbox job evaluates every few seconds too.
 """
 
 from datetime import timedelta
@@ -14,10 +17,11 @@ from sqlalchemy import func, select
 from cardpay import clock
 from cardpay.extensions import db
 from cardpay.models import CardPaymentMetric
-from cardpay.services import alerts
+from cardpay.services import alerts, throttle
 
 FINGERPRINT = "error_rate:callback_checkout"
 TOTAL, ERRORS = "requests_finished", "request_errors"
+EVALUATE_EVERY_SECONDS = 5
 
 
 def current():
@@ -47,3 +51,8 @@ def evaluate():
     elif alerts.open_alert(FINGERPRINT) is not None:
         alerts.resolve_alert(FINGERPRINT, "auto-resolve")
     return rate
+
+
+def evaluate_if_due():
+    """Evaluate the error rate unless this process did so in the last EVALUATE_EVERY_SECONDS; return it or None."""
+    return evaluate() if throttle.due("error_rate", EVALUATE_EVERY_SECONDS) else None

@@ -55,8 +55,7 @@ def ikhokha_callback():
     remote = client_ip.of_request()
     delivery = Delivery(raw_body=body, body_size=size, headers=request.headers, path=raw_path(request.environ),
                         remote_ip=remote)
-    answer = callbacks.receive(delivery, started_ms)
-    callbacks.publish(answer)
+    answer = callbacks.publish(callbacks.receive(delivery, started_ms))
     response = jsonify(answer.body)
     response.status_code = answer.status
     if answer.status == 503:

@@ -124,3 +124,34 @@ def test_database_down_answers_503_json_and_writes_nothing(app_factory, seen, pa
     forged = app.test_client().post(MAIN_PATH, data=body, headers={**headers, "IK-SIGN": "0" * 64})
     assert forged.status_code == 401
     assert Seen(app_factory()).events() == []
+
+
+@pytest.fixture
+def broken_monitoring(app):
+    """A receiver whose row cannot be inserted, so the commit of a callback's monitoring rows fails."""
+    from cardpay import signals
+    from cardpay.extensions import db
+    from cardpay.models import CardPaymentMetric
+
+    def bad_row(sender, **_):
+        db.session.add(CardPaymentMetric(metric_name=None, value=1.0, labels={}, timestamp=None))
+
+    with signals.request_finished.connected_to(bad_row, sender=app):
+        yield
+
+
+def test_a_refusal_or_a_copy_is_recorded_even_when_its_monitoring_rows_cannot_be(
+        client, seen, payment, success_for, broken_monitoring):
+    from cardpay import events
+
+    body, headers = success_for(payment)
+    assert post(client, body, headers).status_code == 200  # the payment commits before any monitoring
+    failed_before = events.failures["commits"]
+    copy = post(client, body, headers)
+    forged = post(client, body, {**headers, "IK-SIGN": "0" * 64})
+    assert (copy.status_code, copy.get_json()["outcome"], forged.status_code) == (200, "duplicate", 401)
+    assert events.failures["commits"] == failed_before + 2
+    original, duplicate, refused = seen.events()
+    assert (original.processing_status, duplicate.duplicate_of_id, refused.verdict) == (
+        "processed", original.id, "invalid_signature")
+    assert seen.payment(payment.id) == ("succeeded", "active") and len(seen.approvals()) == 1

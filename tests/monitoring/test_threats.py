@@ -10,7 +10,7 @@ from cardpay import clock
 from cardpay.extensions import db
 from cardpay.ikhokha import signing
 from cardpay.models import CardPaymentAlert
-from cardpay.services import delivery
+from cardpay.services import delivery, threats
 
 ATTACKER = "203.0.113.9"
 PATH = "/webhooks/ikhokha"
@@ -39,6 +39,10 @@ def test_twenty_forged_callbacks_from_one_ip_raise_one_security_alert(alert_app,
     for _ in range(5):  # someone else's few mistakes stay below the threshold
         callback(client, alert_app, ip="198.51.100.7")
     with alert_app.app_context():
+        # The alert went up on the request path when the burst reached the threshold; its count then
+        # catches up at the next confirmation, which a worker makes at most every few seconds.
+        assert [a.details["count"] for a in security_alerts()] == [alert_app.config["THREAT_BURST_THRESHOLD"]]
+        threats.confirm_pending()
         (alert,) = security_alerts()
         assert alert.fingerprint == f"threat:bad_signature:{ATTACKER}" and alert.severity == "critical"
         assert alert.details["count"] == 20 and alert.details["verdicts"] == {"invalid_signature": 20}
@@ -47,6 +51,28 @@ def test_twenty_forged_callbacks_from_one_ip_raise_one_security_alert(alert_app,
         delivery.deliver_due()
     notices = [b for b in webhook_receiver.bodies if b["type"] == "security_threat"]
     assert len(notices) == 1 and notices[0]["details"]["ip"] == ATTACKER
+
+
+def test_a_burst_spread_over_two_workers_raises_one_alert_and_one_notice(app_factory, channel_settings,
+                                                                          webhook_receiver):
+    # Two apps on one database are two workers: each counts only the callbacks it handled itself.
+    workers = [app_factory(**channel_settings) for _ in range(2)]
+    clients = [worker.test_client() for worker in workers]
+    for n in range(20):
+        assert callback(clients[n % 2], workers[n % 2]).status_code == 401
+    with workers[0].app_context():
+        (alert,) = security_alerts()
+        assert alert.fingerprint == f"threat:bad_signature:{ATTACKER}"
+        assert alert.details["count"] >= workers[0].config["THREAT_BURST_THRESHOLD"]
+    for worker in workers:
+        with worker.app_context():
+            threats.confirm_pending()
+    with workers[1].app_context():
+        (alert,) = security_alerts()
+        assert alert.details["count"] == 20 and alert.occurrences > 1
+        delivery.deliver_due()
+    notices = [b for b in webhook_receiver.bodies if b["type"] == "security_threat"]
+    assert len(notices) == 1 and notices[0]["status"] == "firing"
 
 
 def test_bursts_spread_beyond_the_window_do_not_alert(alert_app):
