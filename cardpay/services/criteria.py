@@ -64,10 +64,10 @@ def payments(start, now):
             "revenue_cents": {currency: int(cents) for currency, cents in revenue}}
 
 
-def stages(start, now):
+def stages(reads):
     """Per stage: count, avg, p50/p95/p99 (nearest rank, from the duration histogram), max, exceeded, threshold."""
     stats = {}
-    for op, t in rollup_reads.stage_totals(start, now).items():
+    for op, t in reads.stage_totals().items():
         stats[op] = {"count": t["count"], "avg_ms": round(t["sum_ms"] / t["count"], 1), "max_ms": round(t["max_ms"], 1),
                      "exceeded": t["exceeded"], "failed": t["failures"],
                      **{f"p{p}_ms": round(histograms.percentile(t["bins"], p, t["min_ms"], t["max_ms"]), 1)
@@ -143,9 +143,9 @@ def review_queue_size():
         select(func.count()).where(ManualIntervention.status == "open")).scalar())
 
 
-def error_rate(start, now):
+def error_rate(reads):
     """Callback and checkout requests that ended in a 5xx or an internal failure, over all such requests."""
-    sums = rollup_reads.metric_totals((error_rates.TOTAL, error_rates.ERRORS), start, now)
+    sums = reads.metric_totals((error_rates.TOTAL, error_rates.ERRORS))
     errors, total = sums[error_rates.ERRORS], sums[error_rates.TOTAL]
     return {"errors": int(errors), "requests": int(total), "rate": _rate(errors, total)}
 
@@ -155,11 +155,12 @@ def summary(window="1h"):
     window = parse_window(window)
     now = clock.now()
     start = now - WINDOWS[window]
+    reads = rollup_reads.Window(start, now, criteria_series.BUCKET_SECONDS[window])
     result = {
         "window": window, "from": clock.iso(start), "to": clock.iso(now),
-        "payments": payments(start, now), "stages": stages(start, now), "ui_update": ui_update(start, now),
-        "error_rate": error_rate(start, now), "alerts": alerts(start), "channels": channels(start, now),
-        "review_queue": review_queue_size(), "series": criteria_series.series(window, start, now),
+        "payments": payments(start, now), "stages": stages(reads), "ui_update": ui_update(start, now),
+        "error_rate": error_rate(reads), "alerts": alerts(start), "channels": channels(start, now),
+        "review_queue": review_queue_size(), "series": criteria_series.series(reads),
     }
     result["criteria"] = evaluate(result)
     result["healthy"] = all(c["status"] != "FAIL" for c in result["criteria"])

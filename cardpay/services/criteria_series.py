@@ -14,7 +14,6 @@ from cardpay.extensions import db
 from cardpay.models import Payment
 from cardpay.models.monitoring import STAGES
 from cardpay.services import error_rate as error_rates
-from cardpay.services import rollup_reads
 from cardpay.services.rollups import bucket_sql
 
 BUCKET_SECONDS = {"1h": 300, "24h": 3600, "7d": 6 * 3600}
@@ -46,10 +45,9 @@ def _clamped_cells(cells, count):
     return folded
 
 
-def series(window, start, now):
-    """Return bucket start times and, per bucket, payments by outcome and the average time of each stage."""
-    size = BUCKET_SECONDS[window]
-    count = -(-int((now - start).total_seconds()) // size)
+def series(reads):
+    """Return bucket start times and, per bucket, payments by outcome, error rate and average stage times."""
+    start, size, count = reads.start, reads.size, reads.count
     times = [clock.iso(start + timedelta(seconds=i * size)) for i in range(count)]
 
     def filled(values, digits=None):
@@ -60,11 +58,11 @@ def series(window, start, now):
     succeeded = _clamped(_per_bucket(Payment.succeeded_at, start, size, Payment.status == "succeeded"), count)
     failed = _clamped(_per_bucket(Payment.failed_at, start, size, Payment.status == "failed"), count)
     averages = {op: {} for op in STAGES}
-    for op, cells in rollup_reads.stage_series(start, now, size).items():
+    for op, cells in reads.stage_series().items():
         for index, (n, total) in _clamped_cells(cells, count).items():
             averages.setdefault(op, {})[index] = total / n
-    requests = {name: _clamped(sums, count) for name, sums in
-                rollup_reads.metric_series((error_rates.TOTAL, error_rates.ERRORS), start, now, size).items()}
+    requests = {name: _clamped(sums, count)
+                for name, sums in reads.metric_series((error_rates.TOTAL, error_rates.ERRORS)).items()}
     error_pct = {i: 100.0 * requests[error_rates.ERRORS].get(i, 0) / n
                  for i, n in requests[error_rates.TOTAL].items() if n}
     return {

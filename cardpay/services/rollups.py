@@ -13,7 +13,6 @@ watermark, and the raw rows after it, so the figures are fresh whether or not th
 The raw rows stay; both keep their retention windows, and the job prunes rollups past them.
 """
 
-import functools
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Integer, case, cast, delete, func, literal, select
@@ -43,7 +42,8 @@ def bucket_sql(column, start, size):
     """SQL for the bucket index of a timestamp: floor((t - start) / size), on SQLite and PostgreSQL."""
     offset = int(start.timestamp())
     if db.engine.dialect.name == "postgresql":
-        return cast(func.floor((func.extract("epoch", column) - literal(offset)) / literal(size)), Integer)
+        # date_part is double precision: several times cheaper per row than EXTRACT's numeric.
+        return cast(func.floor((func.date_part("epoch", column) - literal(offset)) / literal(size)), Integer)
     # SQLite: whole epoch seconds, and integer division floors the non-negative offsets.
     return (cast(func.strftime("%s", column), Integer) - literal(offset)) // literal(size)
 
@@ -58,63 +58,55 @@ def _count(condition):
     return func.sum(case((condition, 1), else_=0))
 
 
+def truncate_sql(column, seconds):
+    """SQL for a timestamp rounded down to its minute or hour, stored as the column type stores it."""
+    if db.engine.dialect.name == "postgresql":
+        return func.date_trunc("minute" if seconds == MINUTE else "hour", column)
+    # SQLite keeps SQLAlchemy's text form, so bounds compare as strings: keep its six fraction digits.
+    return func.strftime("%Y-%m-%d %H:%M:00.000000" if seconds == MINUTE else "%Y-%m-%d %H:00:00.000000", column)
+
+
 def _stage_minutes(start, end):
+    """Per minute and stage from raw rows: bins counted first (one expression a row), then spread into columns."""
     perf = CardPaymentPerformance
-    minute, bin_index = bucket_sql(perf.timestamp, start, MINUTE), histograms.bin_sql(perf.duration_ms)
-    rows = {}
-    for index, op, bin_at, n, total, low, high, over, bad in db.session.execute(
-            select(minute, perf.operation, bin_index, func.count(), func.sum(perf.duration_ms),
-                   func.min(perf.duration_ms), func.max(perf.duration_ms), _count(perf.exceeded.is_(True)),
-                   _count(perf.success.is_(False)))
-            .where(perf.timestamp >= start, perf.timestamp < end).group_by(minute, perf.operation, bin_index)):
-        row = rows.get((index, op))
-        if row is None:  # every bin is written, so a minute rolled again loses bins it no longer has
-            row = rows[(index, op)] = {"bucket_start": start + timedelta(seconds=MINUTE * int(index)),
-                                       "bucket_seconds": MINUTE, "operation": op, "count": 0, "sum_ms": 0.0,
-                                       "min_ms": low, "max_ms": high, "exceeded": 0, "failures": 0,
-                                       **dict.fromkeys(BINS)}
-        row["count"] += n
-        row["sum_ms"] += total
-        row["min_ms"], row["max_ms"] = min(row["min_ms"], low), max(row["max_ms"], high)
-        row["exceeded"] += int(over)
-        row["failures"] += int(bad)
-        row[BINS[int(bin_at)]] = n
-    return list(rows.values())
+    per_bin = select(truncate_sql(perf.timestamp, MINUTE).label("at"), perf.operation.label("key"),
+                     histograms.bin_sql(perf.duration_ms).label("bin"), func.count().label("n"),
+                     func.sum(perf.duration_ms).label("total"), func.min(perf.duration_ms).label("low"),
+                     func.max(perf.duration_ms).label("high"), _count(perf.exceeded.is_(True)).label("over"),
+                     _count(perf.success.is_(False)).label("bad")
+                     ).where(perf.timestamp >= start, perf.timestamp < end).group_by("at", "key", "bin").subquery()
+    c = per_bin.c
+    bins = [func.sum(c.n).filter(c.bin == index) for index in range(len(BINS))]
+    return select(c.at, literal(MINUTE), c.key, func.sum(c.n), func.sum(c.total), func.min(c.low), func.max(c.high),
+                  func.sum(c.over), func.sum(c.bad), *bins).where(c.n > 0).group_by(c.at, c.key)
 
 
 def _stage_hours(start, end):
+    """Per hour and stage, summed from its minutes."""
     r = CardPaymentStageRollup
-    hour = bucket_sql(r.bucket_start, start, HOUR)
-    names = ["count", "sum_ms", "min_ms", "max_ms", "exceeded", "failures", *BINS]
-    sums = [func.sum(r.count), func.sum(r.sum_ms), func.min(r.min_ms), func.max(r.max_ms), func.sum(r.exceeded),
-            func.sum(r.failures), *[func.sum(getattr(r, name)) for name in BINS]]
-    return [{"bucket_start": start + timedelta(seconds=HOUR * int(index)), "bucket_seconds": HOUR,
-             "operation": op, **dict(zip(names, values))}
-            for index, op, *values in db.session.execute(
-                select(hour, r.operation, *sums)
-                .where(r.bucket_seconds == MINUTE, r.bucket_start >= start, r.bucket_start < end)
-                .group_by(hour, r.operation))]
+    hour = truncate_sql(r.bucket_start, HOUR)
+    return select(hour, literal(HOUR), r.operation, func.sum(r.count), func.sum(r.sum_ms), func.min(r.min_ms),
+                  func.max(r.max_ms), func.sum(r.exceeded), func.sum(r.failures),
+                  *[func.sum(getattr(r, name)) for name in BINS]
+                  ).where(r.bucket_seconds == MINUTE, r.bucket_start >= start, r.bucket_start < end
+                          ).group_by(hour, r.operation)
 
 
 def _metric_minutes(start, end):
+    """Per minute and metric name from raw rows."""
     m = CardPaymentMetric
-    minute = bucket_sql(m.timestamp, start, MINUTE)
-    return [{"bucket_start": start + timedelta(seconds=MINUTE * int(index)), "bucket_seconds": MINUTE,
-             "metric_name": name, "count": n, "value_sum": total}
-            for index, name, n, total in db.session.execute(
-                select(minute, m.metric_name, func.count(), func.sum(m.value))
-                .where(m.timestamp >= start, m.timestamp < end).group_by(minute, m.metric_name))]
+    minute = truncate_sql(m.timestamp, MINUTE)
+    return select(minute, literal(MINUTE), m.metric_name, func.count(), func.sum(m.value)
+                  ).where(m.timestamp >= start, m.timestamp < end).group_by(minute, m.metric_name)
 
 
 def _metric_hours(start, end):
+    """Per hour and metric name, summed from its minutes."""
     r = CardPaymentMetricRollup
-    hour = bucket_sql(r.bucket_start, start, HOUR)
-    return [{"bucket_start": start + timedelta(seconds=HOUR * int(index)), "bucket_seconds": HOUR,
-             "metric_name": name, "count": n, "value_sum": total}
-            for index, name, n, total in db.session.execute(
-                select(hour, r.metric_name, func.sum(r.count), func.sum(r.value_sum))
-                .where(r.bucket_seconds == MINUTE, r.bucket_start >= start, r.bucket_start < end)
-                .group_by(hour, r.metric_name))]
+    hour = truncate_sql(r.bucket_start, HOUR)
+    return select(hour, literal(HOUR), r.metric_name, func.sum(r.count), func.sum(r.value_sum)
+                  ).where(r.bucket_seconds == MINUTE, r.bucket_start >= start, r.bucket_start < end
+                          ).group_by(hour, r.metric_name)
 
 
 # model, its key column, minute rows from raw rows, hour rows from minute rows, retention setting
@@ -124,21 +116,15 @@ KINDS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
-def _upsert_statement(model, key, dialect_name):
-    """Build the upsert of one rollup table once: SQLAlchemy does not cache ON CONFLICT statements."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(model.__table__)  # Core executemany: one statement for all the rows
-    figures = [c.name for c in model.__table__.columns if c.name not in ("id", "bucket_seconds", "bucket_start", key)]
-    return statement.on_conflict_do_update(index_elements=["bucket_seconds", "bucket_start", key],
-                                           set_={name: statement.excluded[name] for name in figures})
-
-
 def _upsert(model, key, rows):
-    """Insert rows, or overwrite the figures of the rows already there for the same bucket and key."""
-    if rows:
-        db.session.execute(_upsert_statement(model, key, db.engine.dialect.name), rows)
-    return len(rows)
+    """INSERT ... SELECT the rows, overwriting the figures of rows already there for the same bucket and key."""
+    names = [c.name for c in model.__table__.columns if c.name != "id"]  # the order the SELECTs list them in
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model.__table__).from_select(names, rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["bucket_seconds", "bucket_start", key],
+        set_={name: statement.excluded[name] for name in names if name not in ("bucket_seconds", "bucket_start", key)})
+    return db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
 
 
 def _roll(kind, now):
