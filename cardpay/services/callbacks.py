@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import lazyload
 
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 STATUS_BY_OUTCOME = {"approved": "processed", "already_approved": "processed", "failed": "processed",
                      "already_failed": "processed", "manual_review": "manual_review"}
 _REFERENCE = re.compile(r'"externalTransactionID"\s*:\s*("(?:[^"\\]|\\.)*")')
+# Only the payment's own columns are needed: not the enrollment/learner/course joins of its mapping.
+_PAYMENT = select(Payment).options(lazyload("*")).where(Payment.paylink_id == bindparam("paylink_id"))
 
 
 @dataclass
@@ -65,9 +67,7 @@ def _same_reference(sent, ours, from_stored_body):
 
 def _decide(event_id, paylink_id, status, reference, known_at, from_stored_body, seen):
     """Apply one callback's outcome to its payment (caller's transaction); return (decision, status, note)."""
-    # Only the payment's own columns are needed: skip the enrollment/learner/course joins of its mapping.
-    payment = db.session.execute(select(Payment).options(lazyload("*")).where(Payment.paylink_id == paylink_id)
-                                 ).scalar_one_or_none()
+    payment = db.session.execute(_PAYMENT, {"paylink_id": paylink_id}).scalar_one_or_none()
     seen["payment_id"] = payment.id if payment else None
     shown_reference = scrub.mask_card_data(reference)[:100] if reference else None
     if payment is None:

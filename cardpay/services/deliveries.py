@@ -37,6 +37,8 @@ _INSERT_NEW = text(
     f"INSERT INTO {_EVENTS.name} ({', '.join(c.name for c in _COLUMNS)}) "
     f"VALUES ({', '.join(':' + c.key for c in _COLUMNS)}) ON CONFLICT DO NOTHING RETURNING id"
 ).bindparams(*[bindparam(c.key, type_=c.type) for c in _COLUMNS]).columns(_EVENTS.c.id)
+_ORIGINAL = select(_EVENTS.c.id, _EVENTS.c.processing_status, _EVENTS.c.received_at, _EVENTS.c.payment_id).where(
+    _EVENTS.c.delivery_key == bindparam("key"))
 _FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).values(
     processing_status=bindparam("status"), payment_id=bindparam("payment_id"), processed_at=bindparam("now"),
     error=db.func.coalesce(bindparam("note", type_=_EVENTS.c.error.type), _EVENTS.c.error),
@@ -94,9 +96,7 @@ def record_first(delivery, verified, received_at):
 
 def record_duplicate(delivery, verified, received_at):
     """Insert the record of a copy of a recorded delivery in the current transaction; LookupError if none is."""
-    original = db.session.execute(
-        select(WebhookEvent.id, WebhookEvent.processing_status, WebhookEvent.received_at, WebhookEvent.payment_id)
-        .where(WebhookEvent.delivery_key == delivery_key(verified.paylink_id, verified.status))).one_or_none()
+    original = db.session.execute(_ORIGINAL, {"key": delivery_key(verified.paylink_id, verified.status)}).one_or_none()
     if original is None:
         raise LookupError("the original delivery of this copy is no longer recorded")
     event_id = db.session.execute(_INSERT, _values(
