@@ -19,6 +19,8 @@ from cardpay.models import Enrollment, FastTrackApproval, ManualIntervention, Pa
 
 APPROVABLE = ("created", "pending", "failed")  # SUCCESS after FAILURE: a declined card, then a retry
 FAILABLE = ("created", "pending")
+_PAYMENTS, _ENROLLMENTS = Payment.__table__, Enrollment.__table__
+_PAYMENT_COLUMNS = [column.key for column in _PAYMENTS.columns]
 
 
 @dataclass
@@ -40,10 +42,16 @@ def _ms_between(start, end):
 
 def _set_status(payment, allowed, **values):
     """Move a payment to a new state only from an allowed one; tell whether this call won."""
+    # Core statements on the tables: the ORM-enabled UPDATE path costs more than the database does.
     result = db.session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.status.in_(allowed))
-        .values(updated_at=clock.now(), **values).execution_options(synchronize_session=False))
+        update(_PAYMENTS).where(_PAYMENTS.c.id == payment.id, _PAYMENTS.c.status.in_(allowed))
+        .values(updated_at=clock.now(), **values))
     return result.rowcount == 1
+
+
+def _reload(payment):
+    """Read the payment's own columns again after a conditional UPDATE (not its joined relations)."""
+    db.session.refresh(payment, attribute_names=_PAYMENT_COLUMNS)
 
 
 def _detection_event(payment, outcome_known_at):
@@ -73,14 +81,13 @@ def apply_success(payment, method, outcome_known_at=None, actor="system", reason
     won = _set_status(payment, allowed, status="succeeded", succeeded_at=now, access_granted_at=now,
                       outcome_known_at=payment.outcome_known_at or outcome_known_at,
                       detection_method=payment.detection_method or detection, failure_reason=None)
-    db.session.refresh(payment)
+    _reload(payment)
     if not won:
         outcome = "already_approved" if payment.status == "succeeded" else "not_approvable"
         return Decision(outcome, payment=payment)
     db.session.execute(
-        update(Enrollment).where(Enrollment.id == payment.enrollment_id)
-        .values(status="active", access_granted_at=now, revoked_at=None, updated_at=now)
-        .execution_options(synchronize_session=False))
+        update(_ENROLLMENTS).where(_ENROLLMENTS.c.id == payment.enrollment_id)
+        .values(status="active", access_granted_at=now, revoked_at=None, updated_at=now))
     processing_ms = _ms_between(outcome_known_at, now) or 0.0
     approval = FastTrackApproval(payment_id=payment.id, method=method, outcome="approved",
                                  processing_time_ms=processing_ms, reason=reason,
@@ -115,7 +122,7 @@ def apply_failure(payment, method, reason="declined", outcome_known_at=None):
     won = _set_status(payment, FAILABLE, status="failed", failed_at=now, failure_reason=reason[:200],
                       outcome_known_at=payment.outcome_known_at or outcome_known_at,
                       detection_method=payment.detection_method or detection)
-    db.session.refresh(payment)
+    _reload(payment)
     if not won:
         return Decision("already_failed" if payment.status == "failed" else "not_approvable", payment=payment)
     events = [(signals.payment_failed, {"payment_id": payment.id, "reason": reason})]
@@ -132,7 +139,7 @@ def send_to_manual_review(reason, payment=None, details=None, event_id=None, pay
     if payment is not None and not keep_status:
         _set_status(payment, APPROVABLE, status="manual_review",
                     outcome_known_at=payment.outcome_known_at or outcome_known_at or clock.now())
-        db.session.refresh(payment)
+        _reload(payment)
     intervention = ManualIntervention(payment_id=payment.id if payment else None, webhook_event_id=event_id,
                                       paylink_id=paylink_id or (payment.paylink_id if payment else None),
                                       reason=reason, details=details, status="open", created_at=clock.now())
@@ -159,7 +166,7 @@ def reject_manual_review(intervention, actor, note):
     if payment is not None:
         _set_status(payment, ("manual_review",), status="failed", failed_at=now,
                     failure_reason=f"rejected by {actor}"[:200])
-        db.session.refresh(payment)
+        _reload(payment)
     events = [(signals.manual_intervention_resolved, {
         "intervention_id": intervention.id, "payment_id": payment.id if payment else None,
         "decision": "rejected", "actor": actor, "note": note})]
