@@ -48,10 +48,14 @@ def bucket_sql(column, start, size):
     return (cast(func.strftime("%s", column), Integer) - literal(offset)) // literal(size)
 
 
-def watermark(model, seconds):
-    """Return the end of the newest rollup bucket of one size (None when there is none)."""
-    newest = db.session.execute(select(func.max(model.bucket_start)).where(model.bucket_seconds == seconds)).scalar()
-    return None if newest is None else clock.as_utc(newest) + timedelta(seconds=seconds)
+def watermarks(model):
+    """Return {bucket_seconds: end of the newest bucket} of a rollup table (None where it has none), hours first."""
+    table = model.__table__
+    newest = [select(func.max(table.c.bucket_start)).where(table.c.bucket_seconds == seconds).scalar_subquery()
+              for seconds in (HOUR, MINUTE)]
+    found = db.session.execute(select(*newest)).one()
+    return {seconds: None if at is None else clock.as_utc(at) + timedelta(seconds=seconds)
+            for seconds, at in zip((HOUR, MINUTE), found)}
 
 
 def _count(condition):
@@ -78,7 +82,8 @@ def _stage_minutes(start, end):
     c = per_bin.c
     bins = [func.sum(c.n).filter(c.bin == index) for index in range(len(BINS))]
     return select(c.at, literal(MINUTE), c.key, func.sum(c.n), func.sum(c.total), func.min(c.low), func.max(c.high),
-                  func.sum(c.over), func.sum(c.bad), *bins).where(c.n > 0).group_by(c.at, c.key)
+                  func.sum(c.over), func.sum(c.bad), *bins
+                  ).where(c.n > 0).group_by(c.at, c.key)  # a WHERE: SQLite must not read ON CONFLICT as a join
 
 
 def _stage_hours(start, end):
@@ -131,7 +136,8 @@ def _roll(kind, now):
     model, key, minutes_from_raw, hours_from_minutes, _ = KINDS[kind]
     end = floor_to(now, MINUTE)  # completed minutes only
     horizon = floor_to(now - HORIZON, HOUR)
-    hour_mark, minute_mark = watermark(model, HOUR), watermark(model, MINUTE)
+    marks = watermarks(model)
+    hour_mark, minute_mark = marks[HOUR], marks[MINUTE]
     # Roll again the last few minutes, but never the minutes of an hour already rolled up.
     start = max(horizon, hour_mark or horizon, min(minute_mark or horizon, end - timedelta(minutes=REROLL_MINUTES)))
     minutes = 0

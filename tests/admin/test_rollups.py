@@ -177,7 +177,7 @@ def test_rolled_up_figures_stand_without_their_raw_rows(app):
         start, size = window_start(expected), expected["series"]["bucket_seconds"]
         edges = {rollups.floor_to(start + timedelta(seconds=i * size + drift), 60)
                  for i in range(len(expected["series"]["times"]) + 1) for drift in (0, 5)}
-        mark = rollups.watermark(CardPaymentStageRollup, rollups.MINUTE)
+        mark = rollups.watermarks(CardPaymentStageRollup)[rollups.MINUTE]
         for model in (CardPaymentPerformance, CardPaymentMetric):
             gone = [row_id for row_id, stamp in db.session.execute(select(model.id, model.timestamp))
                     if stamp < mark and rollups.floor_to(stamp, 60) not in edges]
