@@ -6,9 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from cardpay.extensions import db
 from cardpay.ikhokha import signing
-from cardpay.models import Course, Enrollment, Learner, Payment
+from tests import factories
 from tests.callbacks.callback_helpers import MAIN_PATH, Seen
 
 _numbers = itertools.count(1)
@@ -40,20 +39,9 @@ def make_payment(app):
     def create(status="pending", paylink_id=None, external_id=None):
         n = next(_numbers)
         with app.app_context():
-            course = Course(slug=f"course-{n}", title=f"Course {n}", price_cents=49900)
-            learner = Learner(email=f"learner{n}@example.com", name=f"Learner {n}")
-            db.session.add_all([course, learner])
-            db.session.flush()
-            enrollment = Enrollment(learner_id=learner.id, course_id=course.id)
-            db.session.add(enrollment)
-            db.session.flush()
-            payment = Payment(token=f"tok-{n}-0123456789abcdef", external_transaction_id=external_id or f"cp_{n:032x}",
-                              paylink_id=paylink_id or f"PL{n:06d}", enrollment_id=enrollment.id,
-                              amount_cents=49900, status=status)
-            db.session.add(payment)
-            db.session.commit()
+            payment = factories.make_payment(status, n=n, paylink_id=paylink_id, external_id=external_id)
             return SimpleNamespace(id=payment.id, paylink_id=payment.paylink_id,
-                                   external_id=payment.external_transaction_id, enrollment_id=enrollment.id)
+                                   external_id=payment.external_transaction_id, enrollment_id=payment.enrollment_id)
 
     return create
 

@@ -4,26 +4,16 @@ part off, and a receiver that raises never breaks publishing (so never a payment
 import pytest
 from sqlalchemy import func, select
 
-from cardpay import clock, events, signals
+from cardpay import events, signals
 from cardpay.extensions import db
 from cardpay.models import (CardPaymentAlert, CardPaymentBusinessMetric, CardPaymentMetric, CardPaymentPerformance,
-                            Course, Enrollment, Learner, Payment)
+                            Payment)
+from tests import factories
 
 
 def make_payment(status="succeeded", amount_cents=49900, n=1):
-    course = Course(slug=f"course-{n}", title=f"Course {n}", price_cents=amount_cents)
-    learner = Learner(email=f"learner{n}@example.com", name=f"Learner {n}")
-    db.session.add_all([course, learner])
-    db.session.flush()
-    enrollment = Enrollment(learner_id=learner.id, course_id=course.id)
-    db.session.add(enrollment)
-    db.session.flush()
-    payment = Payment(token=f"tok-{n}-0123456789abcdef", external_transaction_id=f"cp_{n:032x}",
-                      paylink_id=f"PL{n:06d}", enrollment_id=enrollment.id, amount_cents=amount_cents, status=status,
-                      succeeded_at=clock.now() if status == "succeeded" else None)
-    db.session.add(payment)
-    db.session.commit()
-    return payment
+    """A payment in the given status (succeeded by default, as most receivers see them)."""
+    return factories.make_payment(status, n=n, amount_cents=amount_cents)
 
 
 def publish_a_journey(payment):

@@ -4,25 +4,15 @@ import pytest
 
 from cardpay import clock
 from cardpay.extensions import db
-from cardpay.models import Course, Enrollment, FastTrackApproval, Learner, ManualIntervention, Payment
+from cardpay.models import FastTrackApproval, ManualIntervention, Payment
 from cardpay.services import approvals
+from tests import factories
 
 
 @pytest.fixture
 def payment(app):
     with app.app_context():
-        course = Course(slug="python-101", title="Python 101", price_cents=49900)
-        learner = Learner(email="thandi@example.com", name="Thandi")
-        db.session.add_all([course, learner])
-        db.session.flush()
-        enrollment = Enrollment(learner_id=learner.id, course_id=course.id)
-        db.session.add(enrollment)
-        db.session.flush()
-        row = Payment(token="tok-1", external_transaction_id="cp_1", paylink_id="PL1",
-                      enrollment_id=enrollment.id, amount_cents=49900, status="pending")
-        db.session.add(row)
-        db.session.commit()
-        return row.id
+        return factories.make_payment("pending").id
 
 
 def _load(payment_id):
