@@ -129,8 +129,9 @@ def test_summary_read_through_rollups_equals_the_raw_figures(app, seed, window):
 def test_the_rollup_job_runs_once_per_tick_and_rolling_again_changes_nothing(app):
     with app.app_context():
         seed_week(spread=timedelta(hours=30))
-    assert guard.run_once(app, ROLLUP, "scheduler-a") == "succeeded"
-    assert guard.run_once(app, ROLLUP, "scheduler-b") is None  # the same tick, claimed already
+    firing = clock.now()  # both schedulers fire at the same moment, whatever the job's own duration
+    assert guard.run_once(app, ROLLUP, "scheduler-a", when=firing) == "succeeded"
+    assert guard.run_once(app, ROLLUP, "scheduler-b", when=firing) is None  # the same tick, claimed already
     with app.app_context():
         run = db.session.execute(select(JobRun).where(JobRun.job_name == "monitoring_rollup")).scalar_one()
         assert run.result["stage_minutes"] > 0 and run.result["stage_hours"] > 0 and run.result["metric_hours"] > 0
