@@ -50,8 +50,9 @@ def create_app(config=None):
     errors.init_app(app)
     _register_blueprints(app)
 
-    from cardpay import handlers, monitoring_hooks
+    from cardpay import handlers, monitoring_buffer, monitoring_hooks
     handlers.connect_all()
+    monitoring_buffer.init_app(app)
     monitoring_hooks.init_app(app)
 
     from cardpay.cli import cardpay_cli

@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import jsonify, render_template_string, request
+from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from cardpay.extensions import db
@@ -59,13 +59,9 @@ def wants_json():
     return path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == "application/json"
 
 
-_HTML_ERROR = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ status }} · cardpay</title>
-<link rel="stylesheet" href="/static/cardpay.css"></head><body><main class="narrow"><h1>{{ status }}</h1>
-<p>{{ message }}</p><p><a href="/">Back to the courses</a></p></main></body></html>"""
-
-
 def _page(status, message):
-    return render_template_string(_HTML_ERROR, status=status, message=message), status
+    # A file template is compiled once and cached; a string template would be compiled per error.
+    return render_template("error.html", status=status, message=message), status
 
 
 def init_app(app):

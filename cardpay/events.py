@@ -6,7 +6,9 @@ counted, never raised: a payment that has been committed stays committed and its
 
 The append-only monitoring rows (metrics, stage timings, audit entries) that receivers add are
 written with one executemany Core insert per table rather than through the ORM's unit of work: nobody
-reads them back as objects, and on the callback path the ORM flush cost more than the payment.
+reads them back as objects, and on the callback path the ORM flush cost more than the payment. With
+MONITORING_FLUSH_MS above 0, metrics and stage timings go to the worker's monitoring buffer instead
+(cardpay.monitoring_buffer), written in batches off the request; audit rows always commit here.
 """
 
 import logging
@@ -14,6 +16,7 @@ import logging
 from flask import current_app
 from sqlalchemy import insert
 
+from cardpay import monitoring_buffer
 from cardpay.extensions import db
 from cardpay.models import AuditLog, CardPaymentMetric, CardPaymentPerformance
 
@@ -22,6 +25,7 @@ failures = {"receivers": 0, "commits": 0}  # per-process counts, exported on /me
 APPEND_ONLY = (CardPaymentMetric, CardPaymentPerformance, AuditLog)
 _COLUMNS = {model: [c.key for c in model.__table__.columns if not c.primary_key] for model in APPEND_ONLY}
 _INSERTS = {model: insert(model.__table__) for model in APPEND_ONLY}
+BUFFERABLE = (CardPaymentMetric, CardPaymentPerformance)
 
 
 def publish(signal, **kwargs):
@@ -50,8 +54,12 @@ def _insert_append_only():
             continue  # left to the ORM (a row missing a column relies on its defaults)
         batches.setdefault(type(row), []).append({key: state[key] for key in columns})
         db.session.expunge(row)
+    buffer = monitoring_buffer.buffer_of(current_app)
     for model, rows in batches.items():
-        db.session.execute(_INSERTS[model], rows)  # executemany: compiled once, cached
+        if buffer is not None and model in BUFFERABLE:
+            buffer.add(model.__table__, rows)
+        else:
+            db.session.execute(_INSERTS[model], rows)  # executemany: compiled once, cached
 
 
 def publish_all(events):
