@@ -4,28 +4,19 @@ Receivers (cardpay/handlers) only add rows to the session; ``publish`` then comm
 short transaction of their own. A failing receiver or a failing monitoring commit is logged and
 counted, never raised: a payment that has been committed stays committed and its response goes on.
 
-The append-only monitoring rows (metrics, stage timings, audit entries) that receivers add are
-written with one executemany Core insert per table rather than through the ORM's unit of work: nobody
-reads them back as objects, and on the callback path the ORM flush cost more than the payment. With
-MONITORING_FLUSH_MS above 0, metrics and stage timings go to the worker's monitoring buffer instead
-(cardpay.monitoring_buffer), written in batches off the request; audit rows always commit here.
+The rows receivers add (metrics, stage timings, audit entries) are plain values kept for the
+session's commit (cardpay.append_only), which writes them with one insert per table, or hands
+metrics and stage timings to the worker's monitoring buffer when MONITORING_FLUSH_MS is above 0.
 """
 
 import logging
 
 from flask import current_app
-from sqlalchemy import insert
 
-from cardpay import monitoring_buffer
 from cardpay.extensions import db
-from cardpay.models import AuditLog, CardPaymentMetric, CardPaymentPerformance
 
 log = logging.getLogger(__name__)
 failures = {"receivers": 0, "commits": 0}  # per-process counts, exported on /metrics
-APPEND_ONLY = (CardPaymentMetric, CardPaymentPerformance, AuditLog)
-_COLUMNS = {model: [c.key for c in model.__table__.columns if not c.primary_key] for model in APPEND_ONLY}
-_INSERTS = {model: insert(model.__table__) for model in APPEND_ONLY}
-BUFFERABLE = (CardPaymentMetric, CardPaymentPerformance)
 
 
 def publish(signal, **kwargs):
@@ -44,30 +35,11 @@ def relay(signal, **kwargs):
             log.exception("receiver %s of %s failed", getattr(receiver, "__name__", receiver), signal.name)
 
 
-def _insert_append_only():
-    """Move the session's new append-only rows into one executemany insert per table."""
-    batches = {}
-    for row in list(db.session.new):
-        columns = _COLUMNS.get(type(row))
-        state = row.__dict__
-        if columns is None or any(key not in state for key in columns):
-            continue  # left to the ORM (a row missing a column relies on its defaults)
-        batches.setdefault(type(row), []).append({key: state[key] for key in columns})
-        db.session.expunge(row)
-    buffer = monitoring_buffer.buffer_of(current_app)
-    for model, rows in batches.items():
-        if buffer is not None and model in BUFFERABLE:
-            buffer.add(model.__table__, rows)
-        else:
-            db.session.execute(_INSERTS[model], rows)  # executemany: compiled once, cached
-
-
 def publish_all(events):
     """Send several signals, then commit what their receivers recorded once; tell whether that commit worked."""
     for signal, kwargs in events:
         relay(signal, **kwargs)
     try:
-        _insert_append_only()
         db.session.commit()
         return True
     except Exception:  # noqa: BLE001

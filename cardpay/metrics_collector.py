@@ -18,7 +18,7 @@ from prometheus_client.utils import floatToGoString
 from sqlalchemy import case, cast, func, select
 from sqlalchemy.types import Text
 
-from cardpay import events, logs
+from cardpay import events, logs, monitoring_buffer
 from cardpay.extensions import db
 from cardpay.models import (AlertDelivery, CardPaymentAlert, CardPaymentMetric, CardPaymentPerformance,
                             FastTrackApproval, ManualIntervention)
@@ -121,6 +121,12 @@ class CardpayCollector:
         yield self._counter("cardpay_process_monitoring_commit_failures",
                             "Monitoring commits that failed, in this process", ["pid"],
                             [((pid,), events.failures["commits"])])
+        yield self._counter("cardpay_process_monitoring_rows_dropped",
+                            "Buffered monitoring rows dropped after failed flushes, in this process", ["pid"],
+                            [((pid,), monitoring_buffer.stats["dropped"])])
+        yield self._counter("cardpay_process_monitoring_flush_failures",
+                            "Flushes of buffered monitoring rows that failed, in this process", ["pid"],
+                            [((pid,), monitoring_buffer.stats["failed_flushes"])])
         yield self._counter("cardpay_process_log_records_dropped",
                             "Log records dropped by the aggregation shipper, in this process", ["pid"],
                             [((pid,), logs.shipper_stats["dropped"])])

@@ -51,6 +51,11 @@ class MonitoringBuffer:
             stats["dropped"] += overflow
         self._ensure_thread()
 
+    def waiting(self, table):
+        """Return the values of the rows of ``table`` still waiting to be written."""
+        with self.lock:
+            return [row for kind, row in self.rows if kind is table]
+
     def _ensure_thread(self):
         # Started lazily, and again after a fork: gunicorn's workers do not inherit the master's threads.
         if self._pid == os.getpid():

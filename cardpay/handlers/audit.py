@@ -1,4 +1,6 @@
-"""Receivers that write audit_logs: refused callbacks, approvals, manual-review items, admin actions.
+"""Receivers that write audit_logs: refused callbacks, failed approvals, manual-review items, admin actions.
+
+A granted approval is audited by services/approvals itself, in the transaction that grants it.
 
 Each adds one row through services/audit.record (which honours ENABLE_CARD_PAYMENT_AUDIT_LOGGING);
 cardpay.events commits them after the domain transaction. Details pass through the card-data mask
@@ -22,13 +24,6 @@ def on_callback_rejected(_sender, event_id=None, reason=None, http_status=None, 
     _record("callback_rejected", actor="callback", target_type="webhook_event", target_id=event_id,
             outcome="rejected", reason=reason, details={"http_status": http_status, "paylink_id": paylink_id},
             ip=remote_ip)
-
-
-def on_approval_granted(_sender, payment_id=None, approval_id=None, method=None, processing_time_ms=None,
-                        actor="system", **_):
-    """A payment was approved and access granted."""
-    _record("approval_granted", actor=actor, target_type="payment", target_id=payment_id,
-            details={"approval_id": approval_id, "method": method, "processing_time_ms": processing_time_ms})
 
 
 def on_approval_failed(_sender, payment_id=None, method=None, reason=None, **_):
@@ -61,7 +56,6 @@ def on_admin_action(_sender, action=None, actor="system", target_type=None, targ
 
 RECEIVERS = (
     (signals.callback_rejected, on_callback_rejected),
-    (signals.approval_granted, on_approval_granted),
     (signals.approval_failed, on_approval_failed),
     (signals.manual_intervention_required, on_manual_intervention_required),
     (signals.manual_intervention_resolved, on_manual_intervention_resolved),

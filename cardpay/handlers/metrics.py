@@ -9,8 +9,7 @@ import logging
 
 from flask import current_app
 
-from cardpay import clock, signals
-from cardpay.extensions import db
+from cardpay import append_only, clock, signals
 from cardpay.models import CardPaymentMetric
 from cardpay.services import error_rate
 
@@ -18,13 +17,11 @@ log = logging.getLogger(__name__)
 
 
 def record(name, value=1.0, **labels):
-    """Add one metric row (labels as strings), unless monitoring is switched off."""
+    """Add one metric row (labels as strings) for the session's commit, unless monitoring is switched off."""
     if not current_app.config["ENABLE_CARD_PAYMENT_MONITORING"]:
         return None
-    row = CardPaymentMetric(metric_name=name, value=float(value), timestamp=clock.now(),
-                            labels={key: None if v is None else str(v) for key, v in sorted(labels.items())})
-    db.session.add(row)
-    return row
+    return append_only.add(CardPaymentMetric, metric_name=name, value=float(value), timestamp=clock.now(),
+                           labels={key: None if v is None else str(v) for key, v in sorted(labels.items())})
 
 
 def on_callback_received(sender, outcome, status, **_):

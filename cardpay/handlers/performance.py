@@ -8,8 +8,7 @@ into an alert.
 from flask import current_app
 
 import config as cardpay_config
-from cardpay import clock, events, signals
-from cardpay.extensions import db
+from cardpay import append_only, clock, events, signals
 from cardpay.models import CardPaymentPerformance
 
 
@@ -28,9 +27,9 @@ def on_stage_timed(sender, operation, duration_ms, payment_id=None, success=True
         raise ValueError(f"stage-timed for an unknown stage {operation!r}")
     duration_ms = float(duration_ms)
     exceeded = duration_ms > limit
-    db.session.add(CardPaymentPerformance(operation=operation, duration_ms=duration_ms, threshold_ms=limit,
-                                          exceeded=exceeded, success=bool(success), payment_id=payment_id,
-                                          details=details or {}, timestamp=clock.now()))
+    append_only.add(CardPaymentPerformance, operation=operation, duration_ms=duration_ms, threshold_ms=limit,
+                    exceeded=exceeded, success=bool(success), payment_id=payment_id, details=details or {},
+                    timestamp=clock.now())
     if exceeded:
         events.relay(signals.threshold_exceeded, operation=operation, duration_ms=duration_ms,
                      threshold_ms=limit, payment_id=payment_id)

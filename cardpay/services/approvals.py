@@ -11,16 +11,21 @@ and then publishes ``decision.events`` (cardpay.events.publish_all).
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from cardpay import clock, signals
 from cardpay.extensions import db
 from cardpay.models import Enrollment, FastTrackApproval, ManualIntervention, Payment
+from cardpay.services import audit
 
 APPROVABLE = ("created", "pending", "failed")  # SUCCESS after FAILURE: a declined card, then a retry
 FAILABLE = ("created", "pending")
-_PAYMENTS, _ENROLLMENTS = Payment.__table__, Enrollment.__table__
+_PAYMENTS, _ENROLLMENTS, _APPROVALS = Payment.__table__, Enrollment.__table__, FastTrackApproval.__table__
 _PAYMENT_COLUMNS = [column.key for column in _PAYMENTS.columns]
+_INSERT_APPROVAL = insert(_APPROVALS).returning(_APPROVALS.c.id)
+_GRANT_ACCESS = update(_ENROLLMENTS).where(_ENROLLMENTS.c.id == bindparam("enrollment_id")).values(
+    status="active", access_granted_at=bindparam("now"), revoked_at=None, updated_at=bindparam("now"))
 
 
 @dataclass
@@ -29,7 +34,7 @@ class Decision:
 
     outcome: str  # approved, already_approved, failed, already_failed, manual_review, not_approvable
     payment: Payment = None
-    approval: FastTrackApproval = None
+    approval_id: int = None
     intervention: ManualIntervention = None
     events: list = field(default_factory=list)
 
@@ -40,17 +45,44 @@ def _ms_between(start, end):
     return max(0.0, (clock.as_utc(end) - clock.as_utc(start)).total_seconds() * 1000.0)
 
 
+def _status_update(allowed, keys):
+    """Return the conditional UPDATE for one set of allowed states and columns, built once and reused.
+
+    Built with bind parameters and cached here, so a callback pays neither for building the statement
+    nor for SQLAlchemy's cache-key walk over a fresh one.
+    """
+    key = (allowed, keys)
+    statement = _STATUS_UPDATES.get(key)
+    if statement is None:
+        statement = _STATUS_UPDATES[key] = (
+            update(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment_id"), _PAYMENTS.c.status.in_(allowed))
+            .values({name: bindparam(name) for name in keys}).returning(*_PAYMENTS.columns))
+    return statement
+
+
+_STATUS_UPDATES = {}
+
+
 def _set_status(payment, allowed, **values):
-    """Move a payment to a new state only from an allowed one; tell whether this call won."""
+    """Move a payment to a new state only from an allowed one; tell whether this call won.
+
+    Either way ``payment`` holds the row as it now is: the winner's UPDATE returns it (no second
+    read on the hot path), a loser reads it again to see what the winner did.
+    """
     # Core statements on the tables: the ORM-enabled UPDATE path costs more than the database does.
-    result = db.session.execute(
-        update(_PAYMENTS).where(_PAYMENTS.c.id == payment.id, _PAYMENTS.c.status.in_(allowed))
-        .values(updated_at=clock.now(), **values))
-    return result.rowcount == 1
+    values["updated_at"] = clock.now()
+    statement = _status_update(tuple(allowed), tuple(sorted(values)))
+    row = db.session.execute(statement, {"payment_id": payment.id, **values}).first()
+    if row is None:
+        _reload(payment)
+        return False
+    for key, value in zip(_PAYMENT_COLUMNS, row):
+        set_committed_value(payment, key, value)
+    return True
 
 
 def _reload(payment):
-    """Read the payment's own columns again after a conditional UPDATE (not its joined relations)."""
+    """Read the payment's own columns again (not its joined relations)."""
     db.session.refresh(payment, attribute_names=_PAYMENT_COLUMNS)
 
 
@@ -81,23 +113,21 @@ def apply_success(payment, method, outcome_known_at=None, actor="system", reason
     won = _set_status(payment, allowed, status="succeeded", succeeded_at=now, access_granted_at=now,
                       outcome_known_at=payment.outcome_known_at or outcome_known_at,
                       detection_method=payment.detection_method or detection, failure_reason=None)
-    _reload(payment)
     if not won:
         outcome = "already_approved" if payment.status == "succeeded" else "not_approvable"
         return Decision(outcome, payment=payment)
-    db.session.execute(
-        update(_ENROLLMENTS).where(_ENROLLMENTS.c.id == payment.enrollment_id)
-        .values(status="active", access_granted_at=now, revoked_at=None, updated_at=now))
+    db.session.execute(_GRANT_ACCESS, {"enrollment_id": payment.enrollment_id, "now": now})
     processing_ms = _ms_between(outcome_known_at, now) or 0.0
-    approval = FastTrackApproval(payment_id=payment.id, method=method, outcome="approved",
-                                 processing_time_ms=processing_ms, reason=reason,
-                                 approved_by=actor if method == "manual" else None, created_at=now)
-    db.session.add(approval)
-    db.session.flush()
+    approval_id = db.session.execute(_INSERT_APPROVAL, {
+        "payment_id": payment.id, "method": method, "outcome": "approved", "processing_time_ms": processing_ms,
+        "reason": reason, "approved_by": actor if method == "manual" else None, "created_at": now}).scalar_one()
+    # Audited in the approval's own transaction: the grant and its audit row commit (or not) together.
+    audit.record("approval_granted", actor=actor, target_type="payment", target_id=payment.id,
+                 details={"approval_id": approval_id, "method": method, "processing_time_ms": processing_ms})
     events = [
         (signals.payment_succeeded, {"payment_id": payment.id, "amount_cents": payment.amount_cents,
                                      "currency": payment.currency, "method": method}),
-        (signals.approval_granted, {"payment_id": payment.id, "approval_id": approval.id, "method": method,
+        (signals.approval_granted, {"payment_id": payment.id, "approval_id": approval_id, "method": method,
                                     "processing_time_ms": processing_ms, "actor": actor}),
         (signals.stage_timed, {"operation": "approval_processing", "duration_ms": processing_ms,
                                "payment_id": payment.id, "success": True, "details": {"method": method}}),
@@ -105,7 +135,7 @@ def apply_success(payment, method, outcome_known_at=None, actor="system", reason
     detection_event = _detection_event(payment, payment.outcome_known_at)
     if detection_event and method != "manual":
         events.append(detection_event)
-    return Decision("approved", payment=payment, approval=approval, events=events)
+    return Decision("approved", payment=payment, approval_id=approval_id, events=events)
 
 
 def apply_failure(payment, method, reason="declined", outcome_known_at=None):
@@ -122,7 +152,6 @@ def apply_failure(payment, method, reason="declined", outcome_known_at=None):
     won = _set_status(payment, FAILABLE, status="failed", failed_at=now, failure_reason=reason[:200],
                       outcome_known_at=payment.outcome_known_at or outcome_known_at,
                       detection_method=payment.detection_method or detection)
-    _reload(payment)
     if not won:
         return Decision("already_failed" if payment.status == "failed" else "not_approvable", payment=payment)
     events = [(signals.payment_failed, {"payment_id": payment.id, "reason": reason})]
@@ -139,7 +168,6 @@ def send_to_manual_review(reason, payment=None, details=None, event_id=None, pay
     if payment is not None and not keep_status:
         _set_status(payment, APPROVABLE, status="manual_review",
                     outcome_known_at=payment.outcome_known_at or outcome_known_at or clock.now())
-        _reload(payment)
     intervention = ManualIntervention(payment_id=payment.id if payment else None, webhook_event_id=event_id,
                                       paylink_id=paylink_id or (payment.paylink_id if payment else None),
                                       reason=reason, details=details, status="open", created_at=clock.now())
@@ -166,7 +194,6 @@ def reject_manual_review(intervention, actor, note):
     if payment is not None:
         _set_status(payment, ("manual_review",), status="failed", failed_at=now,
                     failure_reason=f"rejected by {actor}"[:200])
-        _reload(payment)
     events = [(signals.manual_intervention_resolved, {
         "intervention_id": intervention.id, "payment_id": payment.id if payment else None,
         "decision": "rejected", "actor": actor, "note": note})]

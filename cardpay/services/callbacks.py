@@ -50,6 +50,7 @@ class Result:
     payment_id: int = None
     events: list = field(default_factory=list)
     error: str = None
+    event_id: int = None  # the delivery's record, when this processing wrote it
 
 
 def _rollback():
@@ -90,32 +91,22 @@ def _decide(event_id, paylink_id, status, reference, known_at, from_stored_body,
     return decision, STATUS_BY_OUTCOME[decision.outcome], None
 
 
-def _apply(event_id, paylink_id, status, reference, known_at, from_stored_body=False):
-    """Apply a recorded delivery inside a SAVEPOINT of the current transaction; the caller commits.
+def _apply(event_id, paylink_id, status, reference, known_at, seen, from_stored_body=False):
+    """Apply a recorded delivery to its payment in the current transaction; the caller commits.
 
-    A processing error rolls back to the savepoint and marks the record failed instead, so the record
-    still commits, for a redelivery or a replay. An error the rollback itself hits (the database is
-    gone) propagates: then nothing can be committed.
+    An error propagates: the caller rolls the whole transaction back and records the delivery as
+    failed, for a redelivery or a replay. (A SAVEPOINT would keep the record through the rollback,
+    at two more round trips on every callback; recording it again costs them only when it failed.)
+    ``seen`` receives the payment id, so that a failure can still name the payment.
     """
-    seen = {"payment_id": None}
-    savepoint = db.session.begin_nested()
-    try:
-        decision, outcome, note = _decide(event_id, paylink_id, status, reference, known_at, from_stored_body, seen)
-        if decision and decision.intervention and decision.intervention.webhook_event_id is None:
-            decision.intervention.webhook_event_id = event_id
-        deliveries.finish(event_id, outcome, seen["payment_id"], note)
-        savepoint.commit()
-    except Exception as exc:  # noqa: BLE001 - the record stays, marked failed, for a redelivery or replay
-        savepoint.rollback()
-        log.exception("processing callback delivery %s failed", event_id)
-        error = f"processing failed: {type(exc).__name__}"
-        deliveries.fail(event_id, error)
-        return _failed(seen["payment_id"], status, error)
-    payment_id = seen["payment_id"]
+    decision, outcome, note = _decide(event_id, paylink_id, status, reference, known_at, from_stored_body, seen)
+    if decision and decision.intervention and decision.intervention.webhook_event_id is None:
+        decision.intervention.webhook_event_id = event_id
+    deliveries.finish(event_id, outcome, seen["payment_id"], note)
     extra = []
     if status == "SUCCESS" and decision and decision.outcome == "not_approvable":
-        extra = [(signals.approval_failed, {"payment_id": payment_id, "method": "fast_track", "reason": note})]
-    return Result(outcome, payment_id, (decision.events if decision else []) + extra)
+        extra = [(signals.approval_failed, {"payment_id": seen["payment_id"], "method": "fast_track", "reason": note})]
+    return Result(outcome, seen["payment_id"], (decision.events if decision else []) + extra)
 
 
 def _failed(payment_id, status, error):
@@ -123,21 +114,50 @@ def _failed(payment_id, status, error):
     return Result("failed", payment_id, failed if status == "SUCCESS" else [], error)
 
 
+def _processing_error(event_id, exc):
+    log.error("processing callback delivery %s failed: %s", event_id, type(exc).__name__, exc_info=exc)
+    return f"processing failed: {type(exc).__name__}"
+
+
 def process(event_id, paylink_id, status, reference, known_at, from_stored_body=False):
     """Claim a recorded, unfinished delivery and apply it in one transaction; never raises."""
+    seen = {"payment_id": None}
     try:
         if not deliveries.claim(event_id):
             _rollback()
             return Result("duplicate")
-        result = _apply(event_id, paylink_id, status, reference, known_at, from_stored_body)
+        result = _apply(event_id, paylink_id, status, reference, known_at, seen, from_stored_body)
         db.session.commit()
         return result
-    except Exception as exc:  # noqa: BLE001 - the database failed under us: the record stays unfinished
+    except Exception as exc:  # noqa: BLE001 - the record stays unfinished, for a redelivery or a replay
         _rollback()
-        log.exception("processing callback delivery %s failed", event_id)
-        error = f"processing failed: {type(exc).__name__}"
+        error = _processing_error(event_id, exc)
         deliveries.mark_failed(event_id, error)
-        return _failed(None, status, error)
+        return _failed(seen["payment_id"], status, error)
+
+
+def _process_first(delivery, verified, received_at):
+    """Record a first delivery and apply it in one transaction; None when it is a copy (its key exists).
+
+    When processing fails, everything is rolled back and the delivery is recorded again, marked
+    failed, in a transaction of its own; an error recording it propagates (nothing was recorded).
+    """
+    seen = {"payment_id": None}
+    event_id = deliveries.record_first(delivery, verified, received_at)
+    if event_id is None:
+        return None
+    try:
+        result = _apply(event_id, verified.paylink_id, verified.status, verified.external_id, received_at, seen)
+        db.session.commit()
+        result.event_id = event_id
+        return result
+    except Exception as exc:  # noqa: BLE001 - recorded as failed below; the gateway is asked to retry
+        _rollback()
+        error = _processing_error(event_id, exc)
+    failed = _failed(seen["payment_id"], verified.status, error)
+    failed.event_id = deliveries.record_failed(delivery, verified, received_at, error)
+    db.session.commit()
+    return failed
 
 
 def _received_outcome(result_status):
@@ -186,11 +206,9 @@ def receive(delivery, started_ms):
         return _reject(delivery, rejection, received_at, started_ms)
     recorded, record = None, partial(deliveries.record_duplicate, delivery, verified, received_at)
     try:
-        event_id = deliveries.record_first(delivery, verified, received_at)
-        if event_id is not None:
-            # Record and outcome commit together: one commit for a first delivery.
-            result = _apply(event_id, verified.paylink_id, verified.status, verified.external_id, received_at)
-            db.session.commit()
+        # Record and outcome commit together: one commit for a first delivery.
+        result = _process_first(delivery, verified, received_at)
+        if result is not None:
             record = None
         else:
             recorded = record()
@@ -204,6 +222,7 @@ def receive(delivery, started_ms):
         answer.events = _stage_events(started_ms, None, False, {"outcome": "unrecorded", "http_status": 503})
         return answer
     duplicate = recorded is not None
+    event_id = result.event_id if result is not None else None
     if duplicate:
         event_id = recorded.event_id
         if record is not None:

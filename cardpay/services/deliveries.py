@@ -105,6 +105,23 @@ def record_duplicate(delivery, verified, received_at):
     return Recorded(event_id, *original)
 
 
+def record_failed(delivery, verified, received_at, error):
+    """Record a first delivery whose processing was rolled back, marked failed, for a redelivery or a replay.
+
+    The rollback released the delivery key, so a copy may have taken it meanwhile: then this one is
+    recorded as that copy's duplicate, answered 503 too. Returns the record's id (current transaction).
+    """
+    failed = {"processing_status": "failed", "error": error[:2000], "http_status": 503, "processed_at": None}
+    event_id = db.session.execute(_INSERT_NEW, _values(
+        delivery, received_at, delivery_key=delivery_key(verified.paylink_id, verified.status),
+        **{**_verified(verified), **failed})).scalar()
+    if event_id is not None:
+        return event_id
+    recorded = record_duplicate(delivery, verified, received_at)
+    db.session.execute(update(_EVENTS).where(_EVENTS.c.id == recorded.event_id).values(http_status=503))
+    return recorded.event_id
+
+
 def claim(event_id):
     """Take an unfinished delivery for processing inside the current transaction; tell whether we got it."""
     result = db.session.execute(

@@ -3,7 +3,8 @@
 Error rate = requests that ended in a 5xx or an internal processing failure / all callback and
 checkout requests, over the last ERROR_RATE_WINDOW_SECONDS (SPEC §5a). Rejected forgeries are
 rejections, not errors. The figures are the ``requests_finished`` and ``request_errors`` rows that
-handlers/metrics writes from the request-finished signal, so every worker sees the same rate.
+handlers/metrics writes from the request-finished signal, so every worker sees the same rate (each
+adds the rows it holds unwritten: the request in flight's and its monitoring buffer's).
 
 Summing the window is not done on every request: a worker evaluates at most once per
 EVALUATE_EVERY_SECONDS (``evaluate_if_due``), and the outbox job evaluates every few seconds too.
@@ -14,7 +15,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from cardpay import clock
+from cardpay import append_only, clock
 from cardpay.extensions import db
 from cardpay.models import CardPaymentMetric
 from cardpay.services import alerts, throttle
@@ -31,6 +32,9 @@ def current():
         select(CardPaymentMetric.metric_name, func.sum(CardPaymentMetric.value))
         .where(CardPaymentMetric.metric_name.in_((TOTAL, ERRORS)), CardPaymentMetric.timestamp >= cutoff)
         .group_by(CardPaymentMetric.metric_name)).all())
+    for row in append_only.unwritten(CardPaymentMetric):  # this request's, and this worker's buffered rows
+        if row["metric_name"] in (TOTAL, ERRORS) and row["timestamp"] >= cutoff:
+            sums[row["metric_name"]] = (sums.get(row["metric_name"]) or 0) + row["value"]
     return int(sums.get(ERRORS) or 0), int(sums.get(TOTAL) or 0)
 
 

@@ -1,0 +1,90 @@
+"""Buffered monitoring rows (MONITORING_FLUSH_MS > 0): written off the request in batches, never lost to a
+failed flush, flushed at stop; audit rows and the payment itself still commit with the request."""
+
+import time
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from cardpay import events, monitoring_buffer, signals
+from cardpay.extensions import db
+from cardpay.models import AuditLog, CardPaymentMetric, CardPaymentPerformance
+
+
+def _count(app, model):
+    with app.app_context():
+        found = db.session.execute(select(func.count()).select_from(model)).scalar()
+        db.session.remove()
+        return found
+
+
+def _publish_rejection(app, n=1):
+    with app.app_context():
+        for event_id in range(n):
+            events.publish_all([
+                (signals.callback_rejected, {"event_id": event_id, "reason": "invalid_signature", "http_status": 401,
+                                             "remote_ip": "203.0.113.9", "paylink_id": None}),
+                (signals.stage_timed, {"operation": "webhook_processing", "duration_ms": 3.0, "payment_id": None,
+                                       "success": False, "details": {}})])
+
+
+def _wait_for(predicate, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_without_a_flush_interval_rows_commit_with_the_request(app):
+    assert monitoring_buffer.buffer_of(app) is None  # the test default is MONITORING_FLUSH_MS=0
+    _publish_rejection(app)
+    assert _count(app, CardPaymentMetric) == 1 and _count(app, CardPaymentPerformance) == 1
+
+
+def test_buffered_rows_reach_the_database_within_the_interval_and_audit_rows_at_once(app_factory):
+    app = app_factory(MONITORING_FLUSH_MS=200)
+    buffer = monitoring_buffer.buffer_of(app)
+    try:
+        _publish_rejection(app, n=25)
+        assert _count(app, AuditLog) == 25  # audit rows are never buffered
+        assert _wait_for(lambda: _count(app, CardPaymentMetric) == 25 and _count(app, CardPaymentPerformance) == 25)
+        assert not buffer.rows
+    finally:
+        buffer.stop()
+
+
+def test_a_failed_flush_keeps_its_rows_for_the_next_one(app_factory, monkeypatch):
+    app = app_factory(MONITORING_FLUSH_MS=60_000)  # the thread stays asleep: flushes are driven by hand
+    buffer = monitoring_buffer.buffer_of(app)
+    try:
+        _publish_rejection(app, n=3)
+        failures = monitoring_buffer.stats["failed_flushes"]
+        real_begin = Engine.begin
+
+        def down(self, *args, **kwargs):
+            raise ConnectionError("the database went away")
+
+        monkeypatch.setattr(Engine, "begin", down)
+        assert buffer.flush() == 0
+        assert monitoring_buffer.stats["failed_flushes"] == failures + 1
+        assert len(buffer.rows) == 6 and _count(app, CardPaymentMetric) == 0
+        monkeypatch.setattr(Engine, "begin", real_begin)
+        assert buffer.flush() == 6
+        assert _count(app, CardPaymentMetric) == 3 and _count(app, CardPaymentPerformance) == 3
+        assert buffer.flush() == 0  # written once, never twice
+        assert _count(app, CardPaymentMetric) == 3
+    finally:
+        buffer.stop()
+
+
+def test_stop_writes_what_is_left_and_an_overfull_buffer_drops_the_oldest(app_factory, monkeypatch):
+    monkeypatch.setattr(monitoring_buffer, "MAX_ROWS", 4)
+    app = app_factory(MONITORING_FLUSH_MS=60_000)
+    buffer = monitoring_buffer.buffer_of(app)
+    dropped = monitoring_buffer.stats["dropped"]
+    _publish_rejection(app, n=3)  # six rows into room for four
+    assert len(buffer.rows) == 4 and monitoring_buffer.stats["dropped"] == dropped + 2
+    buffer.stop()
+    assert _count(app, CardPaymentMetric) + _count(app, CardPaymentPerformance) == 4
