@@ -21,6 +21,7 @@ from cardpay.models.monitoring import SEVERITIES, STAGES
 from cardpay.services import channels as alert_channels
 from cardpay.services import criteria_series, histograms, rollup_reads
 from cardpay.services import error_rate as error_rates
+from cardpay.services.rollups import bucket_sql
 
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 PERCENTILES = (50, 95, 99)
@@ -43,25 +44,42 @@ def _count(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def payments(start, now):
-    """Payments attempted, succeeded, failed, abandoned, in review, and revenue in the window."""
+PAYMENT_FIGURES = ("attempted", "succeeded", "failed", "abandoned", "in_progress", "manual_review")
+CHARTED = PAYMENT_FIGURES[:3]  # counted per chart bucket of the creation, success or failure time
+
+
+def payments(start, now, size):
+    """Payments attempted, succeeded, failed, abandoned, in review, and revenue in the window; and per chart bucket.
+
+    One scan of the window's payments, grouped by the chart buckets (``size`` seconds from ``start``)
+    of their creation, success and failure and by currency: the figures are the sums of the groups,
+    and {attempted, succeeded, failed: {bucket index: count}} feeds the chart (criteria_series)."""
     stale = now - timedelta(minutes=current_app.config["STALE_PAYMENT_MINUTES"])
     unpaid = Payment.status.in_(("created", "pending"))
-    row = db.session.execute(select(
-        _count(Payment.created_at >= start),
-        _count(and_(Payment.status == "succeeded", Payment.succeeded_at >= start)),
-        _count(and_(Payment.status == "failed", Payment.failed_at >= start)),
-        _count(and_(unpaid, Payment.created_at >= start, Payment.created_at < stale)),
-        _count(and_(unpaid, Payment.created_at >= start, Payment.created_at >= stale)),
-        _count(and_(Payment.status == "manual_review", Payment.created_at >= start)),
-    ).where(or_(Payment.created_at >= start, Payment.succeeded_at >= start, Payment.failed_at >= start))).one()
-    attempted, succeeded, failed, abandoned, in_progress, review = (int(v) for v in row)
-    revenue = db.session.execute(
-        select(Payment.currency, func.sum(Payment.amount_cents))
-        .where(Payment.status == "succeeded", Payment.succeeded_at >= start).group_by(Payment.currency)).all()
-    return {"attempted": attempted, "succeeded": succeeded, "failed": failed, "abandoned": abandoned,
-            "in_progress": in_progress, "manual_review": review, "success_rate": _rate(succeeded, succeeded + failed),
-            "revenue_cents": {currency: int(cents) for currency, cents in revenue}}
+    created = Payment.created_at >= start
+    paid = and_(Payment.status == "succeeded", Payment.succeeded_at >= start)
+    keys = (bucket_sql(Payment.created_at, start, size), bucket_sql(Payment.succeeded_at, start, size),
+            bucket_sql(Payment.failed_at, start, size), Payment.currency)
+    rows = db.session.execute(select(
+        *keys, _count(created), _count(paid), _count(and_(Payment.status == "failed", Payment.failed_at >= start)),
+        _count(and_(unpaid, created, Payment.created_at < stale)),
+        _count(and_(unpaid, created, Payment.created_at >= stale)),
+        _count(and_(Payment.status == "manual_review", created)),
+        func.coalesce(func.sum(case((paid, Payment.amount_cents), else_=0)), 0),
+    ).where(or_(created, Payment.succeeded_at >= start, Payment.failed_at >= start)).group_by(*keys))
+    figures, buckets, revenue = dict.fromkeys(PAYMENT_FIGURES, 0), {name: {} for name in CHARTED}, {}
+    for *at, currency, attempted, succeeded, failed, abandoned, in_progress, review, cents in rows:
+        counts = (attempted, succeeded, failed, abandoned, in_progress, review)
+        for name, n in zip(PAYMENT_FIGURES, counts):
+            figures[name] += int(n)
+        for name, index, n in zip(CHARTED, at, counts):
+            if n:  # a bucket is only meaningful (and only non-negative) for the rows it counts
+                buckets[name][int(index)] = buckets[name].get(int(index), 0) + int(n)
+        if succeeded:
+            revenue[currency] = revenue.get(currency, 0) + int(cents)
+    figures["success_rate"] = _rate(figures["succeeded"], figures["succeeded"] + figures["failed"])
+    figures["revenue_cents"] = revenue
+    return figures, buckets
 
 
 def stages(reads):
@@ -156,11 +174,12 @@ def summary(window="1h"):
     now = clock.now()
     start = now - WINDOWS[window]
     reads = rollup_reads.Window(start, now, criteria_series.BUCKET_SECONDS[window])
+    payment_figures, payment_buckets = payments(start, now, reads.size)
     result = {
         "window": window, "from": clock.iso(start), "to": clock.iso(now),
-        "payments": payments(start, now), "stages": stages(reads), "ui_update": ui_update(start, now),
+        "payments": payment_figures, "stages": stages(reads), "ui_update": ui_update(start, now),
         "error_rate": error_rate(reads), "alerts": alerts(start), "channels": channels(start, now),
-        "review_queue": review_queue_size(), "series": criteria_series.series(reads),
+        "review_queue": review_queue_size(), "series": criteria_series.series(reads, payment_buckets),
     }
     result["criteria"] = evaluate(result)
     result["healthy"] = all(c["status"] != "FAIL" for c in result["criteria"])

@@ -2,28 +2,17 @@
 
 Buckets are counted from the window's start (5 minutes over 1h, an hour over 24h, 6 hours over 7d),
 so a chart always has the same number of points and empty buckets read as zero. Stage times and
-request counts come from the rollups plus the raw rows not yet rolled up (services/rollup_reads).
+request counts come from the rollups plus the raw rows not yet rolled up (services/rollup_reads);
+payments per bucket from the summary's one statement over the window's payments (criteria.payments).
 """
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
-
 from cardpay import clock
-from cardpay.extensions import db
-from cardpay.models import Payment
 from cardpay.models.monitoring import STAGES
 from cardpay.services import error_rate as error_rates
-from cardpay.services.rollups import bucket_sql
 
 BUCKET_SECONDS = {"1h": 300, "24h": 3600, "7d": 6 * 3600}
-
-
-def _per_bucket(column, start, size, *conditions):
-    """Count rows per bucket of ``column`` inside the window."""
-    bucket = bucket_sql(column, start, size).label("b")
-    rows = db.session.execute(select(bucket, func.count()).where(column >= start, *conditions).group_by(bucket))
-    return dict(rows.all())
 
 
 def _clamped(values, count):
@@ -45,8 +34,10 @@ def _clamped_cells(cells, count):
     return folded
 
 
-def series(reads):
-    """Return bucket start times and, per bucket, payments by outcome, error rate and average stage times."""
+def series(reads, payments):
+    """Return bucket start times and, per bucket, payments by outcome, error rate and average stage times.
+
+    ``payments`` is {attempted, succeeded, failed: {bucket index: count}}, counted with the summary's figures."""
     start, size, count = reads.start, reads.size, reads.count
     times = [clock.iso(start + timedelta(seconds=i * size)) for i in range(count)]
 
@@ -54,9 +45,7 @@ def series(reads):
         return [round(values[i], digits) if digits is not None and values.get(i) is not None
                 else values.get(i, 0 if digits is None else None) for i in range(count)]
 
-    attempted = _clamped(_per_bucket(Payment.created_at, start, size), count)
-    succeeded = _clamped(_per_bucket(Payment.succeeded_at, start, size, Payment.status == "succeeded"), count)
-    failed = _clamped(_per_bucket(Payment.failed_at, start, size, Payment.status == "failed"), count)
+    attempted, succeeded, failed = (_clamped(payments[name], count) for name in ("attempted", "succeeded", "failed"))
     averages = {op: {} for op in STAGES}
     for op, cells in reads.stage_series().items():
         for index, (n, total) in _clamped_cells(cells, count).items():

@@ -71,6 +71,29 @@ def test_counts_rates_revenue_and_percentiles_over_the_window(app, seed):
     assert hour["healthy"] is False
 
 
+def test_each_payment_event_is_charted_in_its_own_bucket_and_only_inside_the_window(app, seed):
+    """One statement counts payments by the buckets of their creation, success and failure: each in its own."""
+    with app.app_context():
+        now = clock.now()  # ages mid-bucket (5-minute buckets over 1h), so a few ms of drift cannot move them
+        paid_late = seed.payment(status="succeeded", amount=10000)
+        paid_late.created_at = now - timedelta(hours=2)  # created before the window, paid inside it
+        paid_late.succeeded_at = now - timedelta(minutes=32, seconds=30)
+        failed = seed.payment(status="failed", age=timedelta(minutes=52, seconds=30))
+        failed.failed_at = now - timedelta(minutes=7, seconds=30)
+        usd = seed.payment(status="succeeded", amount=700, age=timedelta(minutes=17, seconds=30))
+        usd.currency = "USD"
+        seed.payment(status="succeeded", age=timedelta(hours=2))  # entirely before the window
+        db.session.commit()
+        hour = criteria.summary("1h")
+
+    p, charted = hour["payments"], hour["series"]["payments"]
+    assert (p["attempted"], p["succeeded"], p["failed"]) == (2, 2, 1)
+    assert p["revenue_cents"] == {"ZAR": 10000, "USD": 700}
+    assert charted["attempted"] == [0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]
+    assert charted["succeeded"] == [0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0]
+    assert charted["failed"] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]
+
+
 def test_an_approval_the_page_may_still_be_showing_is_not_counted_against_the_ui(app, seed):
     with app.app_context():
         seed.payment(status="succeeded", acked=False, age=timedelta(seconds=3))
