@@ -10,7 +10,6 @@ a background thread fed through a bounded queue: a full queue drops the record (
 
 import json
 import logging
-import os
 import queue
 import re
 import sys
@@ -21,6 +20,7 @@ from flask import g, has_request_context, request
 
 import config as cardpay_config
 from cardpay import ids
+from cardpay.worker_thread import WorkerThread
 
 # 13-19 digits, optionally split by spaces or dashes: anything that could be a card number.
 PAN_PATTERN = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
@@ -102,7 +102,7 @@ class AggregationHandler(logging.Handler):
         super().__init__()
         self.endpoint, self.allow_private, self.timeout = endpoint, allow_private, timeout
         self.queue = queue.Queue(maxsize=QUEUE_SIZE)
-        self._thread, self._pid, self._lock = None, None, threading.Lock()
+        self._worker = WorkerThread(self._run, "cardpay-log-shipper")
         self._stopped = threading.Event()
 
     def emit(self, record):
@@ -112,21 +112,11 @@ class AggregationHandler(logging.Handler):
         except Exception:  # noqa: BLE001 - a bad record must not break the caller
             shipper_stats["dropped"] += 1
             return
-        self._ensure_thread()
+        self._worker.ensure_running()
         try:
             self.queue.put_nowait(line)
         except queue.Full:
             shipper_stats["dropped"] += 1
-
-    def _ensure_thread(self):
-        # Started lazily and again after a fork: threads do not survive into gunicorn's workers.
-        if self._pid == os.getpid():
-            return
-        with self._lock:
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, name="cardpay-log-shipper", daemon=True)
-                self._thread.start()
 
     def _run(self):
         from cardpay.services import ssrf

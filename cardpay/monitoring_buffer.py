@@ -15,13 +15,13 @@ keeps its rows for the next one, up to MAX_ROWS; beyond that the oldest are drop
 
 import atexit
 import logging
-import os
 import threading
 from collections import deque
 
 from sqlalchemy import insert
 
 from cardpay.extensions import db
+from cardpay.worker_thread import WorkerThread
 
 log = logging.getLogger(__name__)
 MAX_ROWS = 50_000  # about a minute of full load; a longer database outage drops the oldest rows
@@ -38,7 +38,7 @@ class MonitoringBuffer:
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.stopping = False
-        self._thread, self._pid = None, None
+        self._worker = WorkerThread(self._run, "cardpay-monitoring-flush")
 
     def add(self, table, rows):
         """Queue rows of one table; never blocks on the database."""
@@ -49,22 +49,12 @@ class MonitoringBuffer:
                 self.rows.popleft()
         if overflow > 0:
             stats["dropped"] += overflow
-        self._ensure_thread()
+        self._worker.ensure_running()
 
     def waiting(self, table):
         """Return the values of the rows of ``table`` still waiting to be written."""
         with self.lock:
             return [row for kind, row in self.rows if kind is table]
-
-    def _ensure_thread(self):
-        # Started lazily, and again after a fork: gunicorn's workers do not inherit the master's threads.
-        if self._pid == os.getpid():
-            return
-        with self.lock:
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, name="cardpay-monitoring-flush", daemon=True)
-                self._thread.start()
 
     def _run(self):
         while not self.stopping:
@@ -104,8 +94,7 @@ class MonitoringBuffer:
         """Stop the thread and write what is left (at exit, and when a test is done with its app)."""
         self.stopping = True
         self.wake.set()
-        if self._thread is not None and self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        self._worker.join(timeout=5)
         self.flush()
 
 

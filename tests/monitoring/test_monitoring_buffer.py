@@ -1,14 +1,13 @@
 """Buffered monitoring rows (MONITORING_FLUSH_MS > 0): written off the request in batches, never lost to a
 failed flush, flushed at stop; audit rows and the payment itself still commit with the request."""
 
-import time
-
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from cardpay import events, monitoring_buffer, signals
 from cardpay.extensions import db
 from cardpay.models import AuditLog, CardPaymentMetric, CardPaymentPerformance
+from tests.monitoring.conftest import wait_for
 
 
 def _count(app, model):
@@ -28,15 +27,6 @@ def _publish_rejection(app, n=1):
                                        "success": False, "details": {}})])
 
 
-def _wait_for(predicate, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 def test_without_a_flush_interval_rows_commit_with_the_request(app):
     assert monitoring_buffer.buffer_of(app) is None  # the test default is MONITORING_FLUSH_MS=0
     _publish_rejection(app)
@@ -49,7 +39,7 @@ def test_buffered_rows_reach_the_database_within_the_interval_and_audit_rows_at_
     try:
         _publish_rejection(app, n=25)
         assert _count(app, AuditLog) == 25  # audit rows are never buffered
-        assert _wait_for(lambda: _count(app, CardPaymentMetric) == 25 and _count(app, CardPaymentPerformance) == 25)
+        assert wait_for(lambda: _count(app, CardPaymentMetric) == 25 and _count(app, CardPaymentPerformance) == 25)
         assert not buffer.rows
     finally:
         buffer.stop()
