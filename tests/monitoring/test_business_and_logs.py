@@ -120,7 +120,7 @@ def test_detailed_logging_and_log_level_are_honoured(app_factory):
 def test_a_full_shipping_queue_drops_and_counts_instead_of_blocking():
     handler = logs.AggregationHandler("http://127.0.0.1:9/never", allow_private=True, timeout=1)
     handler.setFormatter(logs.JsonFormatter())
-    handler._pid = os.getpid()  # as if its thread were running but stuck on a slow endpoint
+    handler._worker._pid = os.getpid()  # as if its thread were running but stuck on a slow endpoint
     before = logs.shipper_stats["dropped"]
     record = logging.LogRecord("cardpay.test", logging.INFO, __file__, 1, "payment %s", ("p-1",), None)
     for _ in range(logs.QUEUE_SIZE + 25):
