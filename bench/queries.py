@@ -7,10 +7,17 @@ cardpay runs in-process (Flask test client, no HTTP server) on a PostgreSQL data
 every statement and commit of each request is counted through SQLAlchemy's engine events and
 attributed to the module of cardpay that issued it. This is the "why" beside bench/callbacks.py's
 figures: the commit floor makes 1 commit and 3 inserts per callback.
+
+It also counts the Python function calls of each kind of request (cProfile, on a second set of
+payments so the timings above stay unprofiled), for cardpay and for the commit floor app served
+the same way: a count, unlike milliseconds on a shared 2-core machine, does not drift with load.
 """
 
 import argparse
+import cProfile
 import logging
+import os
+import pstats
 import statistics
 import sys
 import time
@@ -83,6 +90,37 @@ def measure(app, rows, status="SUCCESS", secret=common.SECRET):
     return per_request, origins
 
 
+def post(client, row, status="SUCCESS", secret=common.SECRET):
+    """Send one signed callback for a payment row through a Flask test client."""
+    body, sign = common.callback(row[2], row[3], status=status, secret=secret)
+    return client.post(common.CALLBACK_PATH, data=body, headers={
+        "Content-Type": "application/json", "IK-APPID": common.APP_ID, "IK-SIGN": sign})
+
+
+def python_calls(client, rows, status="SUCCESS", secret=common.SECRET):
+    """Return the Python function calls per request (cProfile's total, builtins included)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for row in rows:
+        post(client, row, status, secret)
+    profiler.disable()
+    return pstats.Stats(profiler).total_calls / len(rows)
+
+
+def floor_calls(url, rows):
+    """Return the Python calls per request of bench/floor_commit.py, served by the same test client."""
+    os.environ.update({"DATABASE_URL": url, "IKHOKHA_API_KEY": common.APP_ID, "IKHOKHA_API_SECRET": common.SECRET})
+    import floor_commit
+    import floor_verify
+
+    floor_verify.APP_ID, floor_verify.SECRET = common.APP_ID, common.SECRET  # read at import time
+    floor_commit.create_tables(url)
+    client = floor_commit.app.test_client()
+    for row in rows[:5]:
+        post(client, row)  # warm: the connection, first-time caches
+    return python_calls(client, rows[5:])
+
+
 def main(argv=None):
     """Count and print the database work of first, duplicate and forged deliveries."""
     args = parse_args(argv)
@@ -92,7 +130,8 @@ def main(argv=None):
 
     results = {}
     with common.bench_database() as url:
-        rows = common.seed_payments(url, args.count + 5)
+        rows = common.seed_payments(url, 2 * args.count + 5)
+        rows, profiled = rows[:args.count + 5], rows[args.count + 5:]
         app = create_app({"CARDPAY_ENV": "development", "DATABASE_URL": url, "SECRET_KEY": common.SECRET_KEY,
                           "IKHOKHA_API_KEY": common.APP_ID, "IKHOKHA_API_SECRET": common.SECRET,
                           "SANDBOX_GATEWAY_ENABLED": "false", "SCHEDULER_ENABLED": "false"})
@@ -114,6 +153,15 @@ def main(argv=None):
                   f"(commits not included); answers {r['codes']}")
             for where, per in r["by_origin"].items():
                 print(f"     {per:5.1f} per callback  {where}")
+        client = app.test_client()
+        calls = {kind: python_calls(client, profiled, "SUCCESS", secret)
+                 for kind, secret in (("first", common.SECRET), ("duplicate", common.SECRET),
+                                      ("forged", common.FORGED_SECRET))}
+        calls["floor: verify + 1 txn"] = floor_calls(url, rows)
+        print("\n   Python function calls per request (cProfile):")
+        for kind, per in calls.items():
+            print(f"   {per:8,.0f}  {kind}")
+            results.setdefault(kind, {})["python_calls"] = per
         with app.app_context():
             from cardpay.extensions import db
             db.engine.dispose()
