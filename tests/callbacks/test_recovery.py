@@ -155,3 +155,35 @@ def test_a_refusal_or_a_copy_is_recorded_even_when_its_monitoring_rows_cannot_be
     assert (original.processing_status, duplicate.duplicate_of_id, refused.verdict) == (
         "processed", original.id, "invalid_signature")
     assert seen.payment(payment.id) == ("succeeded", "active") and len(seen.approvals()) == 1
+
+
+def test_a_copy_that_takes_the_key_while_a_crash_rolls_back_leaves_this_delivery_a_503_duplicate(
+        app, client, seen, payment, success_for, crash_once, monkeypatch):
+    """The rollback of a failed processing releases the delivery key; a copy may record itself first."""
+    from sqlalchemy import insert
+
+    from cardpay import clock
+    from cardpay.extensions import db
+    from cardpay.models import WebhookEvent
+    from cardpay.services import callbacks
+
+    real_error = callbacks._processing_error
+
+    def copy_arrives_meanwhile(event_id, exc):
+        with db.engine.begin() as other:  # another worker's transaction, committed in between
+            other.execute(insert(WebhookEvent).values(
+                received_at=clock.now(), path=MAIN_PATH, headers={}, body="{}", body_size=2, verdict="accepted",
+                paylink_id=payment.paylink_id, callback_status="SUCCESS", signature_valid=True,
+                delivery_key=f"{payment.paylink_id}:SUCCESS", processing_status="received"))
+        return real_error(event_id, exc)
+
+    monkeypatch.setattr(callbacks, "_processing_error", copy_arrives_meanwhile)
+    body, headers = success_for(payment)
+    response = post(client, body, headers)
+    assert response.status_code == 503 and response.get_json()["error"] == "processing_failed"
+    copy, ours = seen.events()
+    assert (ours.processing_status, ours.http_status, ours.duplicate_of_id) == ("duplicate", 503, copy.id)
+    assert seen.payment(payment.id) == ("pending", "pending_payment") and seen.approvals() == []
+    # The copy's record is unfinished, so the gateway's next delivery finishes it.
+    assert post(client, body, headers).get_json()["outcome"] == "processed"
+    assert seen.payment(payment.id) == ("succeeded", "active") and len(seen.approvals()) == 1
