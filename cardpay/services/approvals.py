@@ -8,6 +8,7 @@ Functions here change rows in the caller's transaction and return a Decision; th
 and then publishes ``decision.events`` (cardpay.events.publish_all).
 """
 
+import functools
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -45,22 +46,15 @@ def _ms_between(start, end):
     return max(0.0, (clock.as_utc(end) - clock.as_utc(start)).total_seconds() * 1000.0)
 
 
+@functools.cache
 def _status_update(allowed, keys):
     """Return the conditional UPDATE for one set of allowed states and columns, built once and reused.
 
-    Built with bind parameters and cached here, so a callback pays neither for building the statement
-    nor for SQLAlchemy's cache-key walk over a fresh one.
+    Built with bind parameters and cached, so a callback pays neither for building the statement nor
+    for SQLAlchemy's cache-key walk over a fresh one.
     """
-    key = (allowed, keys)
-    statement = _STATUS_UPDATES.get(key)
-    if statement is None:
-        statement = _STATUS_UPDATES[key] = (
-            update(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment_id"), _PAYMENTS.c.status.in_(allowed))
+    return (update(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment_id"), _PAYMENTS.c.status.in_(allowed))
             .values({name: bindparam(name) for name in keys}).returning(*_PAYMENTS.columns))
-    return statement
-
-
-_STATUS_UPDATES = {}
 
 
 def _set_status(payment, allowed, **values):

@@ -94,13 +94,13 @@ def record_first(delivery, verified, received_at):
         processing_status="received", http_status=None, processed_at=None, **_verified(verified))).scalar()
 
 
-def record_duplicate(delivery, verified, received_at):
+def record_duplicate(delivery, verified, received_at, http_status=200):
     """Insert the record of a copy of a recorded delivery in the current transaction; LookupError if none is."""
     original = db.session.execute(_ORIGINAL, {"key": delivery_key(verified.paylink_id, verified.status)}).one_or_none()
     if original is None:
         raise LookupError("the original delivery of this copy is no longer recorded")
     event_id = db.session.execute(_INSERT, _values(
-        delivery, received_at, duplicate_of_id=original.id, processing_status="duplicate", http_status=200,
+        delivery, received_at, duplicate_of_id=original.id, processing_status="duplicate", http_status=http_status,
         processed_at=None, **_verified(verified))).scalar_one()
     return Recorded(event_id, *original)
 
@@ -117,9 +117,7 @@ def record_failed(delivery, verified, received_at, error):
         **{**_verified(verified), **failed})).scalar()
     if event_id is not None:
         return event_id
-    recorded = record_duplicate(delivery, verified, received_at)
-    db.session.execute(update(_EVENTS).where(_EVENTS.c.id == recorded.event_id).values(http_status=503))
-    return recorded.event_id
+    return record_duplicate(delivery, verified, received_at, http_status=503).event_id
 
 
 def claim(event_id):
