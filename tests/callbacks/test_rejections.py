@@ -139,20 +139,15 @@ def test_refused_callback_is_a_4xx_with_reason_recorded_and_grants_nothing(
     assert seen.has_access(payment.id)
 
 
-def test_ip_outside_the_allowlist_is_refused(app_factory, make_payment, signed_callback):
-    app = app_factory(ENABLE_WEBHOOK_IP_VERIFICATION=True, WEBHOOK_ALLOWED_IPS="203.0.113.0/24")
+@pytest.mark.parametrize("proxies, extra_headers", [
+    ({}, None),
+    # A caller writing an allowed address itself is ignored when no proxy is trusted to have appended it.
+    ({"TRUSTED_PROXY_COUNT": 0}, {"X-Forwarded-For": "203.0.113.9"}),
+], ids=["direct", "spoofed_forwarded_for_without_a_trusted_proxy"])
+def test_ip_outside_the_allowlist_is_refused(app_factory, make_payment, signed_callback, proxies, extra_headers):
+    app = app_factory(ENABLE_WEBHOOK_IP_VERIFICATION=True, WEBHOOK_ALLOWED_IPS="203.0.113.0/24", **proxies)
     payment = make_payment()
-    body, headers = signed_callback(_payload(payment))
-    event = assert_refused(app.test_client().post(MAIN_PATH, data=body, headers=headers), Seen(app), payment,
-                           403, "ip_not_allowed")
-    assert event.remote_ip == "127.0.0.1"
-
-
-def test_spoofed_forwarded_for_is_ignored_without_a_trusted_proxy(app_factory, make_payment, signed_callback):
-    app = app_factory(ENABLE_WEBHOOK_IP_VERIFICATION=True, WEBHOOK_ALLOWED_IPS="203.0.113.0/24",
-                      TRUSTED_PROXY_COUNT=0)
-    payment = make_payment()
-    body, headers = signed_callback(_payload(payment), headers={"X-Forwarded-For": "203.0.113.9"})
+    body, headers = signed_callback(_payload(payment), headers=extra_headers)
     event = assert_refused(app.test_client().post(MAIN_PATH, data=body, headers=headers), Seen(app), payment,
                            403, "ip_not_allowed")
     assert event.remote_ip == "127.0.0.1"

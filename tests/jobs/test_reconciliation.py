@@ -15,8 +15,9 @@ from cardpay.extensions import db
 from cardpay.ikhokha.client import IkhokhaClient
 from cardpay.ikhokha.sandbox import create_sandbox_app, state_of
 from cardpay.jobs import guard, tasks
-from cardpay.models import Course, Enrollment, FastTrackApproval, JobRun, Learner, ManualIntervention, Payment
+from cardpay.models import FastTrackApproval, JobRun, ManualIntervention, Payment
 from cardpay.services import reconciliation
+from tests import factories
 from tests.conftest import LiveServer
 
 SILENT_SUCCESS_CARD = "4000000000000077"  # the sandbox charges it and sends no callback
@@ -42,24 +43,15 @@ def make_payment(app_factory, gateway):
     def new_payment(age_minutes=20):
         number = len(made) + 1
         with app.app_context():
-            course = db.session.execute(select(Course)).scalar() or Course(
-                slug="python-101", title="Python 101", price_cents=49900)
-            learner = Learner(email=f"learner{number}@example.com", name=f"Learner {number}")
-            db.session.add_all([course, learner])
-            db.session.flush()
-            enrollment = Enrollment(learner_id=learner.id, course_id=course.id)
-            db.session.add(enrollment)
-            db.session.commit()
             reference = f"cp_reconcile_{number}"
             answer = IkhokhaClient.from_config(app.config).create_payment({
                 "amount": 49900, "currency": "ZAR", "externalTransactionID": reference, "mode": "live",
                 "description": "Python 101", "urls": {"callbackUrl": "http://127.0.0.1:9/never",
                                                       "successPageUrl": "http://127.0.0.1:9/done"}})
-            created = clock.now() - timedelta(minutes=age_minutes)
-            payment = Payment(token=f"tok-{number}", external_transaction_id=reference,
-                              paylink_id=answer["paylinkID"], enrollment_id=enrollment.id, amount_cents=49900,
-                              status="pending", created_at=created, paylink_created_at=created)
-            db.session.add(payment)
+            payment = factories.make_payment(n=number, paylink_id=answer["paylinkID"], external_id=reference,
+                                             token=f"tok-{number}")
+            # Backdated after the fact: staleness is judged by when the paylink was made.
+            payment.created_at = payment.paylink_created_at = clock.now() - timedelta(minutes=age_minutes)
             db.session.commit()
             made.append(payment.id)
             return payment.id, answer["paylinkID"]
