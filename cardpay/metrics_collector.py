@@ -26,6 +26,18 @@ from cardpay.models.monitoring import SEVERITIES, STAGES
 
 log = logging.getLogger(__name__)
 STAGE_BUCKETS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60)
+# The per-process figures: (metric name, help text, the owning module's stats dict, its key). Those
+# dicts are updated in place, so reading them at scrape time gives this worker's running total.
+PROCESS_COUNTERS = (
+    ("cardpay_process_receiver_failures", "Signal receivers that raised", events.failures, "receivers"),
+    ("cardpay_process_monitoring_commit_failures", "Monitoring commits that failed", events.failures, "commits"),
+    ("cardpay_process_monitoring_rows_dropped", "Buffered monitoring rows dropped after failed flushes",
+     monitoring_buffer.stats, "dropped"),
+    ("cardpay_process_monitoring_flush_failures", "Flushes of buffered monitoring rows that failed",
+     monitoring_buffer.stats, "failed_flushes"),
+    ("cardpay_process_log_records_dropped", "Log records dropped by the aggregation shipper",
+     logs.shipper_stats, "dropped"),
+)
 
 
 class CardpayCollector:
@@ -116,20 +128,8 @@ class CardpayCollector:
 
     def _process_families(self):
         pid = str(os.getpid())
-        yield self._counter("cardpay_process_receiver_failures", "Signal receivers that raised, in this process",
-                            ["pid"], [((pid,), events.failures["receivers"])])
-        yield self._counter("cardpay_process_monitoring_commit_failures",
-                            "Monitoring commits that failed, in this process", ["pid"],
-                            [((pid,), events.failures["commits"])])
-        yield self._counter("cardpay_process_monitoring_rows_dropped",
-                            "Buffered monitoring rows dropped after failed flushes, in this process", ["pid"],
-                            [((pid,), monitoring_buffer.stats["dropped"])])
-        yield self._counter("cardpay_process_monitoring_flush_failures",
-                            "Flushes of buffered monitoring rows that failed, in this process", ["pid"],
-                            [((pid,), monitoring_buffer.stats["failed_flushes"])])
-        yield self._counter("cardpay_process_log_records_dropped",
-                            "Log records dropped by the aggregation shipper, in this process", ["pid"],
-                            [((pid,), logs.shipper_stats["dropped"])])
+        for name, documentation, stats, key in PROCESS_COUNTERS:
+            yield self._counter(name, f"{documentation}, in this process", ["pid"], [((pid,), stats[key])])
 
     @staticmethod
     def _counter(name, documentation, labels, pairs):

@@ -63,7 +63,7 @@ def _callback_paths(spec):
     operation = {
         "tags": ["callback"], "summary": "iKhokha payment callback (SPEC §5): 200 once durably recorded",
         "requestBody": {"required": True, "content": {"application/json": {"schema": CallbackSchema}}},
-        "responses": {"200": _ok({**_obj(received="boolean", event_id="integer", outcome="string")},
+        "responses": {"200": _ok(_obj(received="boolean", event_id="integer", outcome="string"),
                                  "recorded: processed now, a duplicate, or sent to manual review"),
                       "400": _error("not JSON, a timestamp that does not parse, or a body that fails the schema"),
                       "401": _error("IK-APPID or IK-SIGN missing or wrong, or a timestamp out of tolerance"),
@@ -106,13 +106,11 @@ def _admin_paths(spec):
 def _health_paths(spec):
     spec.path(path="/health", operations={"get": {
         "operationId": "health", "tags": ["health"], "summary": "Database, scheduler and last-callback checks",
-        "responses": {"200": _ok({"type": "object", "properties": {"status": {"type": "string"}}}),
-                      "503": _ok({"type": "object", "properties": {"status": {"type": "string"}}},
-                                 "the database is unreachable")}}})
+        "responses": {"200": _ok(_obj(status="string")),
+                      "503": _ok(_obj(status="string"), "the database is unreachable")}}})
     spec.path(path="/health/config", operations={"get": {
         "operationId": "configCheck", "tags": ["health"], "summary": "Which settings are set and valid (booleans)",
-        "responses": {"200": _ok({"type": "object", "properties": {"valid": {"type": "boolean"},
-                                                                   "problem_count": {"type": "integer"}}})}}})
+        "responses": {"200": _ok(_obj(valid="boolean", problem_count="integer"))}}})
 
 
 def build():

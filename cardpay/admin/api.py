@@ -49,5 +49,4 @@ def api_payments():
 @bp.get("/api/audit-logs")
 def api_audit_logs():
     """Audit entries, filterable with ?actor=, ?action=, ?target=type[:id], ?outcome=."""
-    filters = {name: (request.args.get(name) or "").strip() for name in ("actor", "action", "target", "outcome")}
-    return _page(queries.audit_log(**filters), AuditLogSchema, "entries")
+    return _page(queries.audit_log(**queries.audit_filters()), AuditLogSchema, "entries")

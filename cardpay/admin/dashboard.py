@@ -3,10 +3,11 @@
 from flask import redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from cardpay.admin import queries
 from cardpay.admin.forms import ReasonForm
 from cardpay.admin.routes import bp
 from cardpay.extensions import db
-from cardpay.models import FastTrackApproval, ManualIntervention
+from cardpay.models import FastTrackApproval
 from cardpay.services import criteria
 
 
@@ -24,8 +25,6 @@ def dashboard():
     approvals = db.session.execute(
         select(FastTrackApproval).order_by(FastTrackApproval.created_at.desc(), FastTrackApproval.id.desc())
         .limit(10)).scalars().all()
-    queue = db.session.execute(
-        select(ManualIntervention).where(ManualIntervention.status == "open")
-        .order_by(ManualIntervention.created_at).limit(10)).scalars().all()
+    queue = db.session.execute(queries.reviews("open").limit(10)).scalars().all()
     return render_template("admin/dashboard.html", summary=summary, windows=list(criteria.WINDOWS),
                            approvals=approvals, queue=queue, form=ReasonForm())

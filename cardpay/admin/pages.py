@@ -30,6 +30,13 @@ def _act(action, target_id, back):
     return redirect(back)
 
 
+def _of_payment(time_column, payment_id):
+    """The rows of ``time_column``'s table that belong to one payment, oldest first."""
+    model = time_column.class_
+    return db.session.execute(select(model).where(model.payment_id == payment_id)
+                              .order_by(time_column)).scalars().all()
+
+
 @bp.get("/alerts")
 def alerts():
     """Open alerts (with resolve) and the recently resolved ones."""
@@ -80,14 +87,10 @@ def payments():
 def payment_detail(payment_id):
     """One payment: each stage's time, its approvals, review items and callbacks."""
     payment = db.get_or_404(Payment, payment_id)
-    approvals = db.session.execute(select(FastTrackApproval).where(FastTrackApproval.payment_id == payment_id)
-                                   .order_by(FastTrackApproval.created_at)).scalars().all()
-    items = db.session.execute(select(ManualIntervention).where(ManualIntervention.payment_id == payment_id)
-                               .order_by(ManualIntervention.created_at)).scalars().all()
-    callbacks = db.session.execute(select(WebhookEvent).where(WebhookEvent.payment_id == payment_id)
-                                   .order_by(WebhookEvent.received_at)).scalars().all()
-    return render_template("admin/payment.html", payment=payment, approvals=approvals, items=items,
-                           callbacks=callbacks, form=ReasonForm())
+    return render_template("admin/payment.html", payment=payment,
+                           approvals=_of_payment(FastTrackApproval.created_at, payment_id),
+                           items=_of_payment(ManualIntervention.created_at, payment_id),
+                           callbacks=_of_payment(WebhookEvent.received_at, payment_id), form=ReasonForm())
 
 
 @bp.post("/payments/<int:payment_id>/revoke")
@@ -99,7 +102,7 @@ def revoke_access(payment_id):
 @bp.get("/audit-log")
 def audit_log():
     """The audit log, newest first, filterable by actor, action, target and outcome."""
-    filters = {name: (request.args.get(name) or "").strip() for name in ("actor", "action", "target", "outcome")}
+    filters = queries.audit_filters()
     rows, page, has_next = queries.paged(queries.audit_log(**filters))
     actions = db.session.execute(select(distinct(AuditLog.action)).order_by(AuditLog.action)).scalars().all()
     return render_template("admin/audit.html", rows=rows, filters=filters, actions=actions, page=page,

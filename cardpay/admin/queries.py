@@ -50,6 +50,11 @@ def reviews(status="open"):
     return query.order_by(ManualIntervention.resolved_at.desc(), ManualIntervention.id.desc())
 
 
+def audit_filters():
+    """The audit-log filters of this request (?actor=, ?action=, ?target=, ?outcome=), trimmed."""
+    return {name: (request.args.get(name) or "").strip() for name in ("actor", "action", "target", "outcome")}
+
+
 def audit_log(actor=None, action=None, target=None, outcome=None):
     """Audit entries newest first; ``target`` is "type" or "type:id"."""
     query = select(AuditLog)
