@@ -23,7 +23,10 @@ _INSERTS = {model: insert(model.__table__) for model in MODELS}
 
 def add(model, **values):
     """Keep one row of ``model`` (every column but the id given) for the current session's commit."""
-    db.session.info.setdefault(_PENDING, []).append((model, values))
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any statement still drops the row (no round trip)
+    session.info.setdefault(_PENDING, []).append((model, values))
     return values
 
 
