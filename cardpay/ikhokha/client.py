@@ -31,6 +31,12 @@ def never_reached(exc):
     return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
+def status_of(answer):
+    """Read a getStatus record's status: SUCCESS or FAILURE, and PENDING for anything else or none."""
+    status = str(answer.get("status") or "").upper()
+    return status if status in ("SUCCESS", "FAILURE") else "PENDING"
+
+
 class IkhokhaClient:
     """A signed client for one iK Pay application; close it (or use ``with``) when done."""
 

@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select, update
 
 from cardpay import clock
 from cardpay.extensions import db
-from cardpay.models import AlertDelivery, CardPaymentAlert
+from cardpay.models import AlertDelivery
 from cardpay.services import alerts, channels, error_rate
 
 log = logging.getLogger(__name__)
@@ -167,10 +167,7 @@ def _raise_channel_alert(channel, error, attempts):
 
 
 def _resolve_channel_alert(channel):
-    fingerprint = f"{CHANNEL_ALERT}:{channel}"
-    if db.session.execute(select(CardPaymentAlert.id).where(
-            CardPaymentAlert.fingerprint == fingerprint, CardPaymentAlert.resolved.is_(False))).first():
-        alerts.resolve_alert(fingerprint, "delivery-recovered")
+    alerts.resolve_alert(f"{CHANNEL_ALERT}:{channel}", "delivery-recovered")  # a no-op when none is open
     db.session.commit()
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import or_, update
 from cardpay import clock, events
 from cardpay.errors import GatewayRejected, GatewayUnavailable
 from cardpay.extensions import db
-from cardpay.ikhokha.client import IkhokhaClient
+from cardpay.ikhokha.client import IkhokhaClient, status_of
 from cardpay.models import Payment
 from cardpay.services import approvals
 
@@ -59,8 +59,7 @@ def _verdict(answer, paylink_id, external_transaction_id):
     if str(answer.get("paylinkID") or paylink_id) != paylink_id or str(
             answer.get("externalTransactionID") or external_transaction_id) != external_transaction_id:
         return "mismatch"
-    status = str(answer.get("status") or "").upper()
-    return status if status in ("SUCCESS", "FAILURE") else "PENDING"
+    return status_of(answer)
 
 
 def check(payment, config):

@@ -52,7 +52,7 @@ def evaluate():
             {"rate_percent": round(rate, 2), "errors": errors, "requests": total, "window_seconds": window,
              "threshold_percent": threshold},
             fingerprint=FINGERPRINT)
-    elif alerts.open_alert(FINGERPRINT) is not None:
+    else:  # resolve_alert looks the open alert up itself, and does nothing when there is none
         alerts.resolve_alert(FINGERPRINT, "auto-resolve")
     return rate
 

@@ -30,15 +30,6 @@ def bounds(index):
     return STEP ** (index - 1), STEP ** index
 
 
-def bin_of(ms):
-    """Return the bin of a duration in ms, as bin_sql computes it in the database."""
-    if ms < 1:
-        return 0
-    if ms >= TOP_MS:
-        return LAST
-    return 1 + math.floor(math.log(ms) * (HISTOGRAM_STEPS_PER_DOUBLING / math.log(2.0)))
-
-
 def bin_sql(column):
     """SQL for the bin of a duration column (ln and floor exist on PostgreSQL and on SQLite 3.35+)."""
     scale = HISTOGRAM_STEPS_PER_DOUBLING / math.log(2.0)

@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select, update
 from cardpay import clock, events
 from cardpay.errors import GatewayRejected, GatewayUnavailable
 from cardpay.extensions import db
-from cardpay.ikhokha.client import IkhokhaClient
+from cardpay.ikhokha.client import IkhokhaClient, status_of
 from cardpay.models import Payment
 from cardpay.services import approvals
 
@@ -45,8 +45,7 @@ def _ask(client, paylink_id):
         return "gateway_unavailable"
     except GatewayRejected:
         return "gateway_rejected"
-    status = str(answer.get("status") or "").upper()
-    return status if status in ("SUCCESS", "FAILURE") else "PENDING"
+    return status_of(answer)
 
 
 def _count_check(payment_id, now):
