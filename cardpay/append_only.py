@@ -48,6 +48,8 @@ def unwritten(model):
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session):
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT committing (alerts insert inside one): the rows wait for the real commit
     rows = session.info.pop(_PENDING, None)
     if not rows:
         return
@@ -65,5 +67,7 @@ def _write_pending(session):
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_pending(session, previous_transaction):
-    if not previous_transaction.nested:  # a SAVEPOINT rolled back keeps what was added before it
+    # Only the outermost transaction's rollback drops the rows: a SAVEPOINT's, or that of the inner
+    # transaction a failed flush rolls back (an insert that lost a race inside a SAVEPOINT), keeps them.
+    if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)

@@ -46,3 +46,18 @@ def test_several_rows_of_several_tables_go_out_in_one_commit(app):
         db.session.commit()
         assert _names() == ["m0", "m1", "m2"]
         assert db.session.execute(select(func.count()).select_from(AuditLog)).scalar() == 1
+
+
+def test_a_failed_flush_inside_a_savepoint_keeps_the_rows(app):
+    """An insert that loses a race inside a SAVEPOINT (services/alerts) must not take the request's rows with it."""
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        _metric("before")
+        try:
+            with db.session.begin_nested():
+                db.session.add(CardPaymentMetric(metric_name=None, value=1.0, labels={}, timestamp=clock.now()))
+        except IntegrityError:
+            pass
+        db.session.commit()
+        assert _names() == ["before"]
