@@ -1,6 +1,7 @@
 """The return page, the status API it polls, and ui-ack: what the learner sees and what gets timed."""
 
 import re
+import time
 
 import pytest
 
@@ -147,6 +148,7 @@ def test_payment_tokens_carry_at_least_128_random_bits(payment):
 
 
 def test_ui_ack_records_ui_update_and_end_to_end_once(app, client, payment, timed):
+    started = time.monotonic()  # real time passes too, and a slow database can make it seconds
     client.get(f"/payments/{payment}/return")
     assert client.post(f"/api/payments/{payment}/ui-ack").status_code == 409  # nothing to show yet
     clock.advance(seconds=1)
@@ -159,7 +161,8 @@ def test_ui_ack_records_ui_update_and_end_to_end_once(app, client, payment, time
     assert second.json == {"acknowledged": True, "recorded": False}
     stages = {name: ms for kind, name, ms in timed if kind == "stage"}
     assert set(stages) == {"ui_update", "end_to_end"}
-    assert 2000 <= stages["ui_update"] < 2500 and 3000 <= stages["end_to_end"] < 3500
+    real_ms = (time.monotonic() - started) * 1000
+    assert 2000 <= stages["ui_update"] < 2000 + real_ms and 3000 <= stages["end_to_end"] < 3000 + real_ms
     assert [entry for entry in timed if entry[0] == "ui-updated"] == [
         ("ui-updated", stages["ui_update"], stages["end_to_end"])]
     assert _row(app, payment).ui_acked_at is not None
