@@ -40,7 +40,7 @@ class Decision:
     events: list = field(default_factory=list)
 
 
-def _ms_between(start, end):
+def ms_between(start, end):
     if start is None or end is None:
         return None
     return max(0.0, (clock.as_utc(end) - clock.as_utc(start)).total_seconds() * 1000.0)
@@ -84,7 +84,7 @@ def _detection_event(payment, outcome_known_at):
     """payment_detection is timed here when the learner was already waiting on the return page."""
     if payment.return_page_at is None:
         return None
-    duration = _ms_between(payment.return_page_at, outcome_known_at) or 0.0
+    duration = ms_between(payment.return_page_at, outcome_known_at) or 0.0
     return (signals.stage_timed, {"operation": "payment_detection", "duration_ms": duration,
                                   "payment_id": payment.id, "success": True,
                                   "details": {"method": payment.detection_method}})
@@ -111,13 +111,22 @@ def apply_success(payment, method, outcome_known_at=None, actor="system", reason
         outcome = "already_approved" if payment.status == "succeeded" else "not_approvable"
         return Decision(outcome, payment=payment)
     db.session.execute(_GRANT_ACCESS, {"enrollment_id": payment.enrollment_id, "now": now})
-    processing_ms = _ms_between(outcome_known_at, now) or 0.0
+    processing_ms = ms_between(outcome_known_at, now) or 0.0
     approval_id = db.session.execute(_INSERT_APPROVAL, {
         "payment_id": payment.id, "method": method, "outcome": "approved", "processing_time_ms": processing_ms,
         "reason": reason, "approved_by": actor if method == "manual" else None, "created_at": now}).scalar_one()
     # Audited in the approval's own transaction: the grant and its audit row commit (or not) together.
     audit.record("approval_granted", actor=actor, target_type="payment", target_id=payment.id,
                  details={"approval_id": approval_id, "method": method, "processing_time_ms": processing_ms})
+    return Decision("approved", payment=payment, approval_id=approval_id,
+                    events=approval_events(payment, approval_id, method, processing_ms, actor))
+
+
+def approval_events(payment, approval_id, method, processing_ms, actor="system"):
+    """Return the events of a granted approval, for ``payment`` as the approval left it.
+
+    ``payment`` needs id, amount_cents, currency, return_page_at, outcome_known_at and detection_method.
+    """
     events = [
         (signals.payment_succeeded, {"payment_id": payment.id, "amount_cents": payment.amount_cents,
                                      "currency": payment.currency, "method": method}),
@@ -129,7 +138,7 @@ def apply_success(payment, method, outcome_known_at=None, actor="system", reason
     detection_event = _detection_event(payment, payment.outcome_known_at)
     if detection_event and method != "manual":
         events.append(detection_event)
-    return Decision("approved", payment=payment, approval_id=approval_id, events=events)
+    return events
 
 
 def apply_failure(payment, method, reason="declined", outcome_known_at=None):

@@ -1,11 +1,13 @@
 """The callback path: verify, record the delivery durably, process it in one transaction, then publish.
 
-A first delivery is recorded and applied in one transaction: the insert of its record takes the
-unique delivery key (a copy arriving meanwhile waits, then records itself as a duplicate), and
-processing runs inside a SAVEPOINT, so a processing error rolls back to it and the record still
-commits, marked failed: the gateway gets a 503, retries, and the redelivery — or `flask cardpay
-replay` — finishes the same record, claiming it with a conditional UPDATE so that however many
-copies race, one of them applies the outcome. A 200 is only sent once that commit succeeded.
+On PostgreSQL the common cases — a first SUCCESS for a waiting payment, a copy of a finished
+delivery — are recorded and applied in one statement (services/fast_approval). Everything else
+takes the general path: a first delivery is recorded and applied in one transaction; the insert of
+its record takes the unique delivery key (a copy arriving meanwhile waits, then records itself as a
+duplicate). A processing error rolls the whole transaction back and the delivery is recorded again,
+marked failed: the gateway gets a 503, retries, and the redelivery — or `flask cardpay replay` —
+finishes the same record, claiming it with a conditional UPDATE so that however many copies race,
+one of them applies the outcome. A 200 is only sent once that commit succeeded.
 """
 
 import json
@@ -22,7 +24,7 @@ from sqlalchemy.orm import lazyload
 from cardpay import clock, events, signals
 from cardpay.extensions import db
 from cardpay.models import Payment, WebhookEvent
-from cardpay.services import approvals, deliveries, scrub, verification
+from cardpay.services import approvals, deliveries, fast_approval, scrub, verification
 
 log = logging.getLogger(__name__)
 STATUS_BY_OUTCOME = {"approved": "processed", "already_approved": "processed", "failed": "processed",
@@ -197,6 +199,41 @@ def _reject(delivery, rejection, received_at, started_ms):
     return Answer(rejection.status, {"error": rejection.code, "message": rejection.message}, published, record)
 
 
+def _in_one_statement(delivery, verified, received_at):
+    """The one-statement path's (result, duplicate), or None when the general path must take the delivery."""
+    if not fast_approval.applies(verified):
+        return None
+    taken = fast_approval.receive(delivery, verified, received_at)
+    if taken is None:
+        return None
+    event_id, decision, original = taken
+    if decision is None:
+        return Result("duplicate", original[1], event_id=event_id), True
+    return Result("processed", decision.payment.id, decision.events, event_id=event_id), False
+
+
+def _record_and_process(delivery, verified, received_at):
+    """Record and process a delivery on the general path; return (result, duplicate, record left to commit).
+
+    Raises SQLAlchemyError or LookupError when the delivery could not be recorded.
+    """
+    record = partial(deliveries.record_duplicate, delivery, verified, received_at)
+    # Record and outcome commit together: one commit for a first delivery.
+    result = _process_first(delivery, verified, received_at)
+    if result is not None:
+        return result, False, None
+    recorded = record()
+    if recorded.original_status not in deliveries.UNFINISHED:
+        return Result("duplicate", recorded.original_payment_id, event_id=recorded.event_id), True, record
+    db.session.commit()  # before processing the original, which may roll back
+    # A redelivery of a callback whose processing never finished: finish the original now.
+    result = process(recorded.original_id, verified.paylink_id, verified.status, verified.external_id,
+                     recorded.original_received_at)
+    result.payment_id = result.payment_id or recorded.original_payment_id
+    result.event_id = recorded.event_id
+    return result, True, None
+
+
 def receive(delivery, started_ms):
     """Judge, record and process one callback delivery; return the answer and the events to publish."""
     received_at = clock.now()
@@ -204,34 +241,19 @@ def receive(delivery, started_ms):
         verified = verification.verify(delivery, current_app.config, received_at)
     except verification.Rejected as rejection:
         return _reject(delivery, rejection, received_at, started_ms)
-    recorded, record = None, partial(deliveries.record_duplicate, delivery, verified, received_at)
-    try:
-        # Record and outcome commit together: one commit for a first delivery.
-        result = _process_first(delivery, verified, received_at)
-        if result is not None:
-            record = None
-        else:
-            recorded = record()
-            if recorded.original_status in deliveries.UNFINISHED:
-                db.session.commit()  # before processing the original, which may roll back
-                record = None
-    except (SQLAlchemyError, LookupError):
-        _rollback()
-        log.exception("could not record a verified callback for paylink %s", verified.paylink_id)
-        answer = _unavailable("The callback could not be recorded; please deliver it again.")
-        answer.events = _stage_events(started_ms, None, False, {"outcome": "unrecorded", "http_status": 503})
-        return answer
-    duplicate = recorded is not None
-    event_id = result.event_id if result is not None else None
-    if duplicate:
-        event_id = recorded.event_id
-        if record is not None:
-            result = Result("duplicate", recorded.original_payment_id)
-        else:
-            # A redelivery of a callback whose processing never finished: finish the original now.
-            result = process(recorded.original_id, verified.paylink_id, verified.status, verified.external_id,
-                             recorded.original_received_at)
-            result.payment_id = result.payment_id or recorded.original_payment_id
+    fast = _in_one_statement(delivery, verified, received_at)
+    if fast is not None:
+        (result, duplicate), record = fast, None
+    else:
+        try:
+            result, duplicate, record = _record_and_process(delivery, verified, received_at)
+        except (SQLAlchemyError, LookupError):
+            _rollback()
+            log.exception("could not record a verified callback for paylink %s", verified.paylink_id)
+            answer = _unavailable("The callback could not be recorded; please deliver it again.")
+            answer.events = _stage_events(started_ms, None, False, {"outcome": "unrecorded", "http_status": 503})
+            return answer
+    event_id = result.event_id
     outcome = _received_outcome(result.status)
     http_status = 503 if result.status == "failed" else 200
     if duplicate and http_status == 503:

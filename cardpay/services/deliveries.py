@@ -45,7 +45,8 @@ _FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).values(
     http_status=db.func.coalesce(_EVENTS.c.http_status, 200))
 
 
-def _values(delivery, received_at, drop_body=False, **values):
+def record_values(delivery, received_at, drop_body=False, **values):
+    """Return the columns of a delivery's record (path, address, redacted headers, masked body) plus ``values``."""
     return {"received_at": received_at, "path": scrub.mask_card_data(delivery.path)[:300],
             "remote_ip": (delivery.remote_ip or "")[:64] or None,
             "headers": scrub.redact_headers(delivery.headers.items()),
@@ -70,7 +71,7 @@ def record_rejected(delivery, rejection, received_at):
     payload = rejection.payload if isinstance(rejection.payload, dict) else {}
     paylink = payload.get("paylinkID")
     status = payload.get("status")
-    return db.session.execute(_INSERT, _values(
+    return db.session.execute(_INSERT, record_values(
         delivery, received_at, drop_body=rejection.status == 413,
         paylink_id=scrub.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None,
         callback_status=scrub.mask_card_data(status)[:20] if isinstance(status, str) else None,
@@ -78,7 +79,8 @@ def record_rejected(delivery, rejection, received_at):
         error=rejection.message, http_status=rejection.status)).scalar_one()
 
 
-def _verified(verified):
+def verified_values(verified):
+    """Return the record columns that say a delivery passed every check."""
     return {"paylink_id": verified.paylink_id, "callback_status": verified.status,
             "signature_valid": verified.signature_valid, "verdict": "accepted", "error": None}
 
@@ -89,9 +91,9 @@ def record_first(delivery, verified, received_at):
     The insert takes the unique key, so a copy arriving meanwhile waits for this transaction and then
     finds the key taken: the caller processes the delivery and commits record and outcome together.
     """
-    return db.session.execute(_INSERT_NEW, _values(
+    return db.session.execute(_INSERT_NEW, record_values(
         delivery, received_at, delivery_key=delivery_key(verified.paylink_id, verified.status),
-        processing_status="received", http_status=None, processed_at=None, **_verified(verified))).scalar()
+        processing_status="received", http_status=None, processed_at=None, **verified_values(verified))).scalar()
 
 
 def record_duplicate(delivery, verified, received_at, http_status=200):
@@ -99,9 +101,9 @@ def record_duplicate(delivery, verified, received_at, http_status=200):
     original = db.session.execute(_ORIGINAL, {"key": delivery_key(verified.paylink_id, verified.status)}).one_or_none()
     if original is None:
         raise LookupError("the original delivery of this copy is no longer recorded")
-    event_id = db.session.execute(_INSERT, _values(
+    event_id = db.session.execute(_INSERT, record_values(
         delivery, received_at, duplicate_of_id=original.id, processing_status="duplicate", http_status=http_status,
-        processed_at=None, **_verified(verified))).scalar_one()
+        processed_at=None, **verified_values(verified))).scalar_one()
     return Recorded(event_id, *original)
 
 
@@ -112,9 +114,9 @@ def record_failed(delivery, verified, received_at, error):
     recorded as that copy's duplicate, answered 503 too. Returns the record's id (current transaction).
     """
     failed = {"processing_status": "failed", "error": error[:2000], "http_status": 503, "processed_at": None}
-    event_id = db.session.execute(_INSERT_NEW, _values(
+    event_id = db.session.execute(_INSERT_NEW, record_values(
         delivery, received_at, delivery_key=delivery_key(verified.paylink_id, verified.status),
-        **{**_verified(verified), **failed})).scalar()
+        **{**verified_values(verified), **failed})).scalar()
     if event_id is not None:
         return event_id
     return record_duplicate(delivery, verified, received_at, http_status=503).event_id
