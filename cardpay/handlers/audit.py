@@ -1,6 +1,7 @@
-"""Receivers that write audit_logs: refused callbacks, failed approvals, manual-review items, admin actions.
+"""Receivers that write audit_logs: failed approvals, manual-review items, admin actions.
 
-A granted approval is audited by services/approvals itself, in the transaction that grants it.
+A granted approval and a refused callback are audited where they are recorded (services/approvals,
+services/callbacks), in the same transaction: on PostgreSQL in the same statement.
 
 Each adds one row through services/audit.record (which honours ENABLE_CARD_PAYMENT_AUDIT_LOGGING);
 cardpay.events commits them after the domain transaction. Details pass through the card-data mask
@@ -16,14 +17,6 @@ def _record(action, **values):
     if isinstance(values.get("reason"), str):
         values["reason"] = scrub.mask_card_data(values["reason"])
     audit.record(action, **values)
-
-
-def on_callback_rejected(_sender, event_id=None, reason=None, http_status=None, remote_ip=None, paylink_id=None,
-                         **_):
-    """A callback was refused (bad signature, app id, IP, timestamp, body)."""
-    _record("callback_rejected", actor="callback", target_type="webhook_event", target_id=event_id,
-            outcome="rejected", reason=reason, details={"http_status": http_status, "paylink_id": paylink_id},
-            ip=remote_ip)
 
 
 def on_approval_failed(_sender, payment_id=None, method=None, reason=None, **_):
@@ -55,7 +48,6 @@ def on_admin_action(_sender, action=None, actor="system", target_type=None, targ
 
 
 RECEIVERS = (
-    (signals.callback_rejected, on_callback_rejected),
     (signals.approval_failed, on_approval_failed),
     (signals.manual_intervention_required, on_manual_intervention_required),
     (signals.manual_intervention_resolved, on_manual_intervention_resolved),

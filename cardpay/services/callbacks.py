@@ -1,7 +1,7 @@
 """The callback path: verify, record the delivery durably, process it in one transaction, then publish.
 
 On PostgreSQL the common cases — a first SUCCESS for a waiting payment, a copy of a finished
-delivery — are recorded and applied in one statement (services/fast_approval). Everything else
+delivery — are recorded and applied in one statement (services/fast_path). Everything else
 takes the general path: a first delivery is recorded and applied in one transaction; the insert of
 its record takes the unique delivery key (a copy arriving meanwhile waits, then records itself as a
 duplicate). A processing error rolls the whole transaction back and the delivery is recorded again,
@@ -24,7 +24,7 @@ from sqlalchemy.orm import lazyload
 from cardpay import clock, events, signals
 from cardpay.extensions import db
 from cardpay.models import Payment, WebhookEvent
-from cardpay.services import approvals, deliveries, fast_approval, scrub, verification
+from cardpay.services import approvals, audit, deliveries, fast_path, scrub, verification
 
 log = logging.getLogger(__name__)
 STATUS_BY_OUTCOME = {"approved": "processed", "already_approved": "processed", "failed": "processed",
@@ -178,22 +178,35 @@ def _unavailable(message):
     return Answer(503, {"error": "service_unavailable", "message": message})
 
 
+def _record_rejection(delivery, rejection, received_at, audit_details):
+    """Insert a refused delivery's record and its audit row in the current transaction; return the record's id."""
+    event_id = deliveries.record_rejected(delivery, rejection, received_at)
+    audit.record("callback_rejected", actor="callback", target_type="webhook_event", target_id=event_id,
+                 outcome="rejected", reason=rejection.code, details=audit_details, ip=delivery.remote_ip)
+    return event_id
+
+
 def _reject(delivery, rejection, received_at, started_ms):
-    event_id, record = None, partial(deliveries.record_rejected, delivery, rejection, received_at)
-    try:
-        event_id = record()  # committed with the monitoring rows (publish)
-    except SQLAlchemyError:
-        _rollback()
-        record = None
-        log.warning("could not record a rejected callback (%s)", rejection.code)
+    paylink = rejection.payload.get("paylinkID") if isinstance(rejection.payload, dict) else None
+    paylink = scrub.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None
+    audit_details = {"http_status": rejection.status, "paylink_id": paylink}
+    event_id, record = None, None
+    if fast_path.on_postgresql():
+        event_id = fast_path.reject(delivery, rejection, received_at, audit_details)
+    if event_id is None:
+        record = partial(_record_rejection, delivery, rejection, received_at, audit_details)
+        try:
+            event_id = record()  # committed with the monitoring rows (publish)
+        except SQLAlchemyError:
+            _rollback()
+            record = None
+            log.warning("could not record a rejected callback (%s)", rejection.code)
     log.warning("callback rejected: %s (HTTP %s) from %s, delivery %s", rejection.code, rejection.status,
                 delivery.remote_ip, event_id)
-    paylink = rejection.payload.get("paylinkID") if isinstance(rejection.payload, dict) else None
     duration = max(0.0, clock.monotonic_ms() - started_ms)
     published = [(signals.callback_rejected, {
         "event_id": event_id, "reason": rejection.code, "http_status": rejection.status,
-        "remote_ip": delivery.remote_ip,
-        "paylink_id": scrub.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None}),
+        "remote_ip": delivery.remote_ip, "paylink_id": paylink}),
         (signals.request_finished, {"endpoint": "callback", "status_code": rejection.status,
                                     "duration_ms": duration, "internal_error": False})]
     return Answer(rejection.status, {"error": rejection.code, "message": rejection.message}, published, record)
@@ -201,9 +214,9 @@ def _reject(delivery, rejection, received_at, started_ms):
 
 def _in_one_statement(delivery, verified, received_at):
     """The one-statement path's (result, duplicate), or None when the general path must take the delivery."""
-    if not fast_approval.applies(verified):
+    if not fast_path.applies(verified):
         return None
-    taken = fast_approval.receive(delivery, verified, received_at)
+    taken = fast_path.receive(delivery, verified, received_at)
     if taken is None:
         return None
     event_id, decision, original = taken

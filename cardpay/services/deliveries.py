@@ -66,17 +66,22 @@ class Recorded:
     original_payment_id: int = None
 
 
-def record_rejected(delivery, rejection, received_at):
-    """Insert the record of a rejected delivery (no key) in the current transaction; return its id."""
+def rejected_values(delivery, rejection, received_at):
+    """Return the columns of a rejected delivery's record (no key; the body dropped when oversized)."""
     payload = rejection.payload if isinstance(rejection.payload, dict) else {}
     paylink = payload.get("paylinkID")
     status = payload.get("status")
-    return db.session.execute(_INSERT, record_values(
+    return record_values(
         delivery, received_at, drop_body=rejection.status == 413,
         paylink_id=scrub.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None,
         callback_status=scrub.mask_card_data(status)[:20] if isinstance(status, str) else None,
         signature_valid=rejection.signature_valid, verdict=rejection.code, processing_status="rejected",
-        error=rejection.message, http_status=rejection.status)).scalar_one()
+        error=rejection.message, http_status=rejection.status)
+
+
+def record_rejected(delivery, rejection, received_at):
+    """Insert the record of a rejected delivery in the current transaction; return its id."""
+    return db.session.execute(_INSERT, rejected_values(delivery, rejection, received_at)).scalar_one()
 
 
 def verified_values(verified):

@@ -19,6 +19,7 @@ from cardpay.services import client_ip
 
 MAX_BODY_BYTES = 65536
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_SCHEMA = CallbackSchema()  # built once: building one copies its fields, and load() keeps no state
 
 
 @dataclass
@@ -150,7 +151,7 @@ def verify(delivery, config, now):
         signature_valid = _signature_ok(delivery, payload, config, now)
     _timestamps_ok(delivery, payload, config, now, signature_valid)
     try:
-        fields = CallbackSchema().load(payload)
+        fields = _SCHEMA.load(payload)
     except ValidationError as exc:
         names = ", ".join(sorted("body" if k == "_schema" else str(k) for k in exc.messages))
         raise Rejected(400, "invalid_payload", f"The callback body is not a valid callback ({names}).",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cardpay.services import approvals, fast_approval
+from cardpay.services import approvals, fast_path
 from tests.callbacks.callback_helpers import MAIN_PATH, Seen, post
 from tests.conftest import free_port
 
@@ -24,8 +24,8 @@ def crashes(monkeypatch):
 
     monkeypatch.setattr(approvals, "apply_success", flaky)
     # The crash is injected into the general path's approval; PostgreSQL's one statement cannot
-    # half-happen (tests/callbacks/test_fast_approval.py covers it failing).
-    monkeypatch.setattr(fast_approval, "applies", lambda verified: False)
+    # half-happen (tests/callbacks/test_fast_path.py covers it failing).
+    monkeypatch.setattr(fast_path, "applies", lambda verified: False)
     return arm
 
 

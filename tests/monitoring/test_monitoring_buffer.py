@@ -18,13 +18,16 @@ def _count(app, model):
 
 
 def _publish_rejection(app, n=1):
+    """Publish n refusals: a metric row, a stage timing and (an operator's note of it) an audit row each."""
     with app.app_context():
         for event_id in range(n):
             events.publish_all([
                 (signals.callback_rejected, {"event_id": event_id, "reason": "invalid_signature", "http_status": 401,
                                              "remote_ip": "203.0.113.9", "paylink_id": None}),
                 (signals.stage_timed, {"operation": "webhook_processing", "duration_ms": 3.0, "payment_id": None,
-                                       "success": False, "details": {}})])
+                                       "success": False, "details": {}}),
+                (signals.admin_action, {"action": "noted_refusal", "actor": "ops@example.com",
+                                        "target_type": "webhook_event", "target_id": event_id})])
 
 
 def test_without_a_flush_interval_rows_commit_with_the_request(app):

@@ -11,7 +11,7 @@ import pytest
 
 from cardpay.extensions import db
 from cardpay.models import AuditLog, Enrollment, FastTrackApproval, Payment, WebhookEvent
-from cardpay.services import fast_approval
+from cardpay.services import fast_path
 from tests.callbacks.callback_helpers import post
 
 pytestmark = pytest.mark.postgres_only
@@ -55,6 +55,17 @@ def _left_behind(app, payment):
         return shapes
 
 
+def _refusals_left_behind(app, payment):
+    """The records of refused callbacks for one payment's paylink, each with its audit rows, as shapes."""
+    with app.app_context():
+        events = db.session.query(WebhookEvent).filter(
+            WebhookEvent.paylink_id == payment.paylink_id).order_by(WebhookEvent.id).all()
+        shapes = [(_shape(event), [_shape(row) for row in db.session.query(AuditLog).filter_by(
+            action="callback_rejected", target_id=str(event.id))]) for event in events]
+        db.session.rollback()
+        return shapes
+
+
 def _deliver(client, success_for, payment, times):
     body, headers = success_for(payment)
     return [post(client, body, headers).get_json() for _ in range(times)]
@@ -63,20 +74,20 @@ def _deliver(client, success_for, payment, times):
 @pytest.fixture
 def general_path(monkeypatch):
     """Switch the one-statement path off (the general path takes every delivery)."""
-    return lambda: monkeypatch.setattr(fast_approval, "applies", lambda verified: False)
+    return lambda: monkeypatch.setattr(fast_path, "on_postgresql", lambda: False)
 
 
 @pytest.fixture
 def executions(monkeypatch):
     """Count the one statement's runs and what they returned."""
-    real, runs = fast_approval._execute, []
+    real, runs = fast_path._execute, []
 
-    def counted(parameters):
-        row = real(parameters)
+    def counted(statement, parameters):
+        row = real(statement, parameters)
         runs.append(row)
         return row
 
-    monkeypatch.setattr(fast_approval, "_execute", counted)
+    monkeypatch.setattr(fast_path, "_execute", counted)
     return runs
 
 
@@ -113,10 +124,10 @@ def test_the_statement_does_not_take_what_it_cannot_approve(app, client, make_pa
 
 def test_a_failing_statement_leaves_the_delivery_to_the_general_path(app, client, make_payment, success_for,
                                                                      monkeypatch):
-    def broken(parameters):
+    def broken(statement, parameters):
         raise psycopg.OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(fast_approval, "_execute", broken)
+    monkeypatch.setattr(fast_path, "_execute", broken)
     payment = make_payment()
     answers = _deliver(client, success_for, payment, 2)
     assert [a["outcome"] for a in answers] == ["processed", "duplicate"]
@@ -124,15 +135,42 @@ def test_a_failing_statement_leaves_the_delivery_to_the_general_path(app, client
     assert rows["payment"]["status"] == "succeeded" and len(rows["approvals"]) == 1
 
 
-def test_a_dead_pooled_connection_is_replaced(app, client, make_payment, success_for):
-    # Kill the pooled connection's backend: the statement fails, the connection is thrown away and
-    # the callback is still approved (the general path opens a new one).
+def test_a_dead_pooled_connection_is_replaced(app, client, make_payment, success_for, caplog):
+    # Kill the pooled connection's backend just after use (no ping catches it): the statement fails,
+    # the connection is thrown away and the callback is still approved, on a new one.
+    payment = make_payment()
     with app.app_context():
         raw = db.engine.raw_connection()
         pid = raw.dbapi_connection.info.backend_pid
         raw.close()
         with psycopg.connect(app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", ""), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-    payment = make_payment()
     assert _deliver(client, success_for, payment, 1)[0]["outcome"] == "processed"
     assert _left_behind(app, payment)["payment"]["status"] == "succeeded"
+    assert "one-statement callback path failed (AdminShutdown)" in caplog.text
+
+
+def test_a_refused_callback_leaves_the_same_record_and_audit_row_on_both_paths(
+        app, client, make_payment, success_for, general_path, executions):
+    fast, general = make_payment(), make_payment()
+    forged = [success_for(fast, secret="not-the-secret"), success_for(fast, app_id="someone-else")]
+    answers = [post(client, body, headers) for body, headers in forged]
+    assert len(executions) == 2 and all(row is not None for row in executions)
+    general_path()
+    forged = [success_for(general, secret="not-the-secret"), success_for(general, app_id="someone-else")]
+    general_answers = [post(client, body, headers) for body, headers in forged]
+    assert len(executions) == 2
+    assert [(a.status_code, a.get_json()) for a in answers] == [(a.status_code, a.get_json()) for a in general_answers]
+    assert [a.get_json()["error"] for a in answers] == ["invalid_signature", "invalid_app_id"]
+    fast_rows, general_rows = _refusals_left_behind(app, fast), _refusals_left_behind(app, general)
+    assert fast_rows == general_rows
+    assert [(event["verdict"], len(audit)) for event, audit in fast_rows] == [
+        ("invalid_signature", 1), ("invalid_app_id", 1)]
+
+
+def test_with_audit_logging_off_a_refusal_writes_no_audit_row(app_factory, make_payment, success_for, seen):
+    app = app_factory(ENABLE_CARD_PAYMENT_AUDIT_LOGGING=False)
+    payment = make_payment()
+    response = post(app.test_client(), *success_for(payment, secret="not-the-secret"))
+    assert response.status_code == 401
+    assert [e.verdict for e in seen.events()] == ["invalid_signature"] and seen.audit() == []

@@ -1,23 +1,24 @@
-"""On PostgreSQL, a verified SUCCESS callback's common outcomes in one statement: one round trip.
+"""On PostgreSQL, the common callback outcomes each in one statement: one round trip, one transaction.
 
-Most callbacks are a first SUCCESS for a payment waiting for it, or a copy of one already
-processed. For those, services/callbacks would send seven statements and a commit; here one
-data-modifying statement does the same writes, as its own transaction (autocommit), on a pooled
+Most callbacks are a first SUCCESS for a payment waiting for it, a copy of one already processed,
+or a refusal. For those, services/callbacks would send several statements and a commit; here one
+data-modifying statement does the same writes as its own transaction (autocommit), on a pooled
 connection used directly:
 
 - a first delivery: its webhook_events record (processed), the payment's move to succeeded, the
   enrollment's access, the fast_track_approvals row and the approval's audit row;
-- a copy of a finished delivery: its record, marked duplicate of the original.
+- a copy of a finished delivery: its record, marked duplicate of the original;
+- a refused delivery: its record and its audit row.
 
-The rows are those the general path writes (tests/callbacks/test_fast_approval.py compares
-them). Anything else — no such payment, a payment not waiting, a reference that differs, an
-original still unfinished, fast track switched off, SQLite, any error — writes nothing here and
-returns None: the general path then handles the delivery as it always does.
+The rows are those the general path writes (tests/callbacks/test_fast_path.py compares them).
+Anything else — no such payment, a payment not waiting, a reference that differs, an original
+still unfinished, fast track switched off, SQLite, any error — writes nothing here and returns
+None: the general path then handles the delivery as it always does.
 
-Why this is safe to race: the payment is locked (``FOR UPDATE``) before the record takes the
-delivery key, so once the statement has the payment in an approvable state, its UPDATE cannot
-lose to a status poll or a copy; a copy waits for the lock, finds the payment approved and the
-key taken, and falls through to the general path, which records it as a duplicate.
+Why an approval here is safe to race: the payment is locked (``FOR UPDATE``) before the record
+takes the delivery key, so once the statement has the payment in an approvable state, its UPDATE
+cannot lose to a status poll or a copy; a copy waits for the lock, finds the payment approved and
+the key taken, and falls through to the general path, which records it as a duplicate.
 """
 
 import json
@@ -33,7 +34,7 @@ from cardpay.services import approvals, deliveries
 
 log = logging.getLogger(__name__)
 
-STATEMENT = """
+RECEIVE = """
 WITH pay AS (
     SELECT id FROM payments
     WHERE paylink_id = %(paylink_id)s AND status IN ('created', 'pending', 'failed')
@@ -90,11 +91,32 @@ SELECT duplicate.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, original.id, orig
 FROM duplicate JOIN original ON true
 """
 
+REJECT = """
+WITH recorded AS (
+    INSERT INTO webhook_events (received_at, path, remote_ip, headers, body, body_size, paylink_id, callback_status,
+                                signature_valid, verdict, processing_status, error, http_status)
+    VALUES (%(received_at)s::timestamp, %(path)s::text, %(remote_ip)s::text, %(headers)s::json, %(body)s::text,
+            %(body_size)s::integer, %(paylink_id)s::text, %(callback_status)s::text, %(signature_valid)s::boolean,
+            %(verdict)s::text, 'rejected', %(error)s::text, %(http_status)s::integer)
+    RETURNING id
+), audited AS (
+    INSERT INTO audit_logs (timestamp, actor, action, target_type, target_id, ip, outcome, reason, details)
+    SELECT %(now)s::timestamp, 'callback', 'callback_rejected', 'webhook_event', recorded.id::text,
+           %(remote_ip)s::text, 'rejected', %(verdict)s::text, %(details)s::json
+    FROM recorded WHERE %(audit)s::boolean
+)
+SELECT id FROM recorded
+"""
+
+
+def on_postgresql():
+    """Tell whether the one-statement path can run at all (it needs PostgreSQL)."""
+    return db.engine.dialect.name == "postgresql"
+
 
 def applies(verified):
     """Tell whether a verified delivery may take the one-statement path."""
-    return (verified.status == "SUCCESS" and db.engine.dialect.name == "postgresql"
-            and current_app.config["ENABLE_CARD_PAYMENT_FAST_TRACK"])
+    return verified.status == "SUCCESS" and current_app.config["ENABLE_CARD_PAYMENT_FAST_TRACK"] and on_postgresql()
 
 
 def _naive(value):
@@ -105,22 +127,26 @@ def _aware(value):
     return None if value is None else clock.as_utc(value)
 
 
+def _audit_on():
+    return bool(current_app.config["ENABLE_CARD_PAYMENT_AUDIT_LOGGING"])
+
+
 def _parameters(delivery, verified, received_at, now):
     values = deliveries.record_values(delivery, received_at, delivery_key=deliveries.delivery_key(
         verified.paylink_id, verified.status), **deliveries.verified_values(verified))
     return {**values, "received_at": _naive(received_at), "now": _naive(now), "headers": json.dumps(values["headers"]),
             "reference": verified.external_id, "processing_ms": approvals.ms_between(received_at, now) or 0.0,
-            "audit": bool(current_app.config["ENABLE_CARD_PAYMENT_AUDIT_LOGGING"])}
+            "audit": _audit_on()}
 
 
-def _execute(parameters):
-    """Run the statement in a transaction of its own; return its row, or None when it wrote nothing."""
+def _execute(statement, parameters):
+    """Run a statement in a transaction of its own; return its row, or None when it wrote nothing."""
     connection = db.engine.raw_connection()
     try:
         raw = connection.dbapi_connection
         raw.autocommit = True  # one statement, one transaction: no BEGIN and COMMIT round trips
         try:
-            return raw.execute(STATEMENT, parameters, prepare=True).fetchone()
+            return raw.execute(statement, parameters, prepare=True).fetchone()
         finally:
             if not raw.closed:
                 raw.autocommit = False
@@ -139,7 +165,7 @@ def receive(delivery, verified, received_at):
     """
     now = clock.now()
     try:
-        row = _execute(_parameters(delivery, verified, received_at, now))
+        row = _execute(RECEIVE, _parameters(delivery, verified, received_at, now))
     except psycopg.Error as exc:
         log.warning("one-statement callback path failed (%s); the general path takes the delivery",
                     type(exc).__name__)
@@ -155,3 +181,17 @@ def receive(delivery, verified, received_at):
                               detection_method=method)
     events = approvals.approval_events(payment, approval_id, "fast_track", approvals.ms_between(received_at, now) or 0.0)
     return event_id, approvals.Decision("approved", approval_id=approval_id, events=events, payment=payment), None
+
+
+def reject(delivery, rejection, received_at, audit_details):
+    """Record a refused delivery and its audit row in one statement; return the record's id, or None on error."""
+    values = deliveries.rejected_values(delivery, rejection, received_at)
+    try:
+        row = _execute(REJECT, {**values, "received_at": _naive(received_at), "now": _naive(clock.now()),
+                                "headers": json.dumps(values["headers"]), "details": json.dumps(audit_details),
+                                "audit": _audit_on()})
+    except psycopg.Error as exc:
+        log.warning("one-statement record of a refused callback failed (%s); the general path records it",
+                    type(exc).__name__)
+        return None
+    return row[0]
