@@ -22,9 +22,18 @@ _INSERTS = {model: insert(model.__table__) for model in MODELS}
 
 
 def add(model, **values):
-    """Keep one row of ``model`` (every column but the id given) for the current session's commit."""
+    """Keep one row of ``model`` (every column but the id given) for the current session's commit.
+
+    A metric or stage timing added while no transaction is open — a receiver publishing what a
+    committed transaction did — goes to the worker's monitoring buffer at once: no rollback could
+    drop it, and opening and committing a session transaction for it cost more than the row.
+    """
     session = db.session()
     if not session.in_transaction():
+        buffer = monitoring_buffer.buffer_of(current_app) if model in BUFFERABLE else None
+        if buffer is not None:
+            buffer.add(model.__table__, [values])
+            return values
         session.begin()  # so that a rollback before any statement still drops the row (no round trip)
     session.info.setdefault(_PENDING, []).append((model, values))
     return values

@@ -4,7 +4,7 @@ failed flush, flushed at stop; audit rows and the payment itself still commit wi
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from cardpay import events, monitoring_buffer, signals
+from cardpay import append_only, clock, events, monitoring_buffer, signals
 from cardpay.extensions import db
 from cardpay.models import AuditLog, CardPaymentMetric, CardPaymentPerformance
 from tests.monitoring.conftest import wait_for
@@ -81,3 +81,23 @@ def test_stop_writes_what_is_left_and_an_overfull_buffer_drops_the_oldest(app_fa
     assert len(buffer.rows) == 4 and monitoring_buffer.stats["dropped"] == dropped + 2
     buffer.stop()
     assert _count(app, CardPaymentMetric) + _count(app, CardPaymentPerformance) == 4
+
+
+def test_rows_published_after_a_commit_go_straight_to_the_buffer_and_rows_in_a_transaction_wait(app_factory):
+    app = app_factory(MONITORING_FLUSH_MS=60_000)  # no flush while the test looks at the buffer
+    buffer = monitoring_buffer.buffer_of(app)
+    try:
+        with app.app_context():
+            events.publish_all([(signals.callback_rejected, {
+                "event_id": 1, "reason": "invalid_signature", "http_status": 401, "remote_ip": "203.0.113.9",
+                "paylink_id": None})])
+            assert not db.session().in_transaction()  # no session transaction was opened for the row
+            assert [row["metric_name"] for row in buffer.waiting(CardPaymentMetric.__table__)] == ["callbacks_rejected"]
+            db.session.execute(select(func.count()).select_from(CardPaymentMetric))  # a transaction is open now
+            append_only.add(CardPaymentMetric, metric_name="in_a_transaction", value=1.0, labels={},
+                            timestamp=clock.now())
+            assert len(buffer.rows) == 1 and len(append_only.pending()) == 1
+            db.session.rollback()  # the row shares the transaction's fate
+            assert append_only.pending() == [] and len(buffer.rows) == 1
+    finally:
+        buffer.stop()
