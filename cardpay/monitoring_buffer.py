@@ -11,14 +11,21 @@ dashboard and /metrics lag by that much), and the rows buffered in a worker that
 SIGKILL are lost (a normal exit flushes them). Payments, approvals, webhook records and audit rows
 never pass through here: they commit with the request. A flush that fails (the database is away)
 keeps its rows for the next one, up to MAX_ROWS; beyond that the oldest are dropped and counted.
+
+On PostgreSQL the rows go in by COPY: an executemany of a busy second's few thousand rows held the
+worker's GIL for ~45 ms (a stall every request in flight waited out), COPY for a fraction of that.
 """
 
 import atexit
+import json
 import logging
 import threading
 from collections import deque
 
-from sqlalchemy import insert
+from sqlalchemy import JSON, insert
+
+from cardpay import clock
+from cardpay.models.types import UTCDateTime
 
 from cardpay.extensions import db
 from cardpay.worker_thread import WorkerThread
@@ -75,7 +82,7 @@ class MonitoringBuffer:
         try:
             with self.app.app_context(), db.engine.begin() as connection:
                 for table, rows in by_table.items():
-                    connection.execute(insert(table), rows)
+                    _write(connection, table, rows)
         except Exception as exc:  # noqa: BLE001 - the rows wait for the next flush; the thread must live on
             stats["failed_flushes"] += 1
             # One line, no trace: while the database is away this repeats every interval.
@@ -96,6 +103,34 @@ class MonitoringBuffer:
         self.wake.set()
         self._worker.join(timeout=5)
         self.flush()
+
+
+def _as_copied(column):
+    """Return what a value of ``column`` must become for COPY: JSON as text, timestamps naive UTC."""
+    if isinstance(column.type, JSON):
+        return json.dumps
+    if isinstance(column.type, UTCDateTime):
+        return lambda value: None if value is None else clock.as_utc(value).replace(tzinfo=None)
+    return None
+
+
+def _write(connection, table, rows):
+    """Write rows of one table in the flush's transaction: COPY on PostgreSQL, an executemany elsewhere."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    by_columns = {}
+    for row in rows:  # rows of one table normally all name the same columns; group them in case not
+        by_columns.setdefault(tuple(row), []).append(row)
+    with connection.connection.driver_connection.cursor() as cursor:
+        for keys, batch in by_columns.items():
+            columns = [table.c[key] for key in keys]
+            converters = [_as_copied(column) for column in columns]
+            names = ", ".join(f'"{column.name}"' for column in columns)
+            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                for row in batch:
+                    copy.write_row([value if convert is None or value is None else convert(value)
+                                    for convert, value in zip(converters, (row[key] for key in keys))])
 
 
 def buffer_of(app):

@@ -1,6 +1,8 @@
 """Buffered monitoring rows (MONITORING_FLUSH_MS > 0): written off the request in batches, never lost to a
 failed flush, flushed at stop; audit rows and the payment itself still commit with the request."""
 
+from datetime import datetime, timezone
+
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
@@ -99,5 +101,30 @@ def test_rows_published_after_a_commit_go_straight_to_the_buffer_and_rows_in_a_t
             assert len(buffer.rows) == 1 and len(append_only.pending()) == 1
             db.session.rollback()  # the row shares the transaction's fate
             assert append_only.pending() == [] and len(buffer.rows) == 1
+    finally:
+        buffer.stop()
+
+
+def test_a_flush_writes_every_value_as_given(app_factory):
+    # On PostgreSQL the flush is a COPY: JSON, timestamps, booleans, floats and NULLs must come back as sent.
+    app = app_factory(MONITORING_FLUSH_MS=60_000)
+    buffer = monitoring_buffer.buffer_of(app)
+    when = datetime(2026, 11, 27, 12, 30, 15, 250000, tzinfo=timezone.utc)
+    try:
+        buffer.add(CardPaymentMetric.__table__, [{"metric_name": "m", "value": 2.5, "timestamp": when,
+                                                  "labels": {"outcome": "it's \"quoted\"\ttabbed\\", "none": None}}])
+        buffer.add(CardPaymentPerformance.__table__, [{
+            "operation": "approval_processing", "duration_ms": 1.25, "threshold_ms": 3000.0, "exceeded": True,
+            "success": False, "payment_id": None, "details": {"method": "fast_track", "n": [1, 2]}, "timestamp": when}])
+        assert buffer.flush() == 2
+        with app.app_context():
+            metric = db.session.execute(select(CardPaymentMetric)).scalar_one()
+            assert (metric.metric_name, metric.value, metric.timestamp, metric.labels) == (
+                "m", 2.5, when, {"outcome": "it's \"quoted\"\ttabbed\\", "none": None})
+            stage = db.session.execute(select(CardPaymentPerformance)).scalar_one()
+            assert (stage.duration_ms, stage.threshold_ms, stage.exceeded, stage.success, stage.payment_id,
+                    stage.details, stage.timestamp) == (1.25, 3000.0, True, False, None,
+                                                        {"method": "fast_track", "n": [1, 2]}, when)
+            db.session.remove()
     finally:
         buffer.stop()
