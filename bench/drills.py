@@ -31,7 +31,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small loads, a 5 s channel outage")
     parser.add_argument("--only", choices=DRILLS, action="append", help="run only this drill (repeatable)")
-    parser.add_argument("--payments", type=int, help="payments per drill (default 2000; --quick 200)")
+    parser.add_argument("--payments", type=int, help="payments per drill (default 6000; --quick 200)")
     parser.add_argument("--outage", type=float, help="seconds the alert receiver is down (default 60; --quick 5)")
     parser.add_argument("--pg-fault", choices=("restart", "terminate"), default="restart",
                         help="restart: the machine's PostgreSQL server is restarted (pg_ctlcluster); "
@@ -39,7 +39,8 @@ def parse_args(argv=None):
     parser.add_argument("--force-restart", action="store_true",
                         help="restart PostgreSQL even when other databases have clients (other people's tests)")
     args = parser.parse_args(argv)
-    args.payments = args.payments or (200 if args.quick else 2000)
+    # 6,000: long enough at today's callback rate for both faults (a restart takes ~2.5 s) to land mid-load.
+    args.payments = args.payments or (200 if args.quick else 6000)
     args.outage = args.outage if args.outage is not None else (5.0 if args.quick else 60.0)
     args.only = args.only or list(DRILLS)
     return args
@@ -117,8 +118,10 @@ def callback_drill(name, args, fault):
             faults = []
             for share in (0.3, 0.6):
                 wait_for_progress(gateway, share)
+                began = 100 * gateway.progress / gateway.total
                 faults.append(fault(url, server))
-                print(f"   at {100 * gateway.progress / gateway.total:.0f}% of the load: {faults[-1]}", flush=True)
+                print(f"   at {began:.0f}% of the load (over at {100 * gateway.progress / gateway.total:.0f}%): "
+                      f"{faults[-1]}", flush=True)
             thread.join(timeout=900)
         check = ledger(url, load)
     return report(name, check, holder.get("stats", {}), faults)

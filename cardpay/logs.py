@@ -73,6 +73,7 @@ def scrub(value, key=None):
 
 
 _FIXED_FIELDS = ("time", "level", "logger", "message", "request_id", "path", "exception")
+_OWN_FIELDS = ("time", "level", "logger")
 
 
 class JsonFormatter(logging.Formatter):
@@ -94,8 +95,9 @@ class JsonFormatter(logging.Formatter):
             entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        # Scrub the values, not the JSON text, so the line always stays valid JSON.
-        return json.dumps({key: scrub(value, None if key in _FIXED_FIELDS else key)
+        # Scrub the values, not the JSON text, so the line always stays valid JSON. Time, level and
+        # logger name are cardpay's own words; everything else may carry what a client sent.
+        return json.dumps({key: value if key in _OWN_FIELDS else scrub(value, None if key in _FIXED_FIELDS else key)
                            for key, value in entry.items()}, default=str)
 
 

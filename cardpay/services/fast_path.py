@@ -131,12 +131,11 @@ def _audit_on():
     return bool(current_app.config["ENABLE_CARD_PAYMENT_AUDIT_LOGGING"])
 
 
-def _parameters(delivery, verified, received_at, now):
+def _parameters(delivery, verified, received_at, now, processing_ms):
     values = deliveries.record_values(delivery, received_at, delivery_key=deliveries.delivery_key(
         verified.paylink_id, verified.status), **deliveries.verified_values(verified))
     return {**values, "received_at": _naive(received_at), "now": _naive(now), "headers": json.dumps(values["headers"]),
-            "reference": verified.external_id, "processing_ms": approvals.ms_between(received_at, now) or 0.0,
-            "audit": _audit_on()}
+            "reference": verified.external_id, "processing_ms": processing_ms, "audit": _audit_on()}
 
 
 def _execute(statement, parameters):
@@ -162,10 +161,14 @@ def receive(delivery, verified, received_at):
 
     Returns (event_id, decision or None, original) — ``decision`` for an approval, ``original``
     (id, payment_id) for a duplicate — or None when the general path must handle the delivery.
+    On an error nothing was written, except when the connection died after the server committed:
+    then the general path finds the delivery recorded and answers it as a duplicate (the approval
+    stands; only its events, counted on /metrics, are not published).
     """
     now = clock.now()
+    processing_ms = approvals.ms_between(received_at, now) or 0.0
     try:
-        row = _execute(RECEIVE, _parameters(delivery, verified, received_at, now))
+        row = _execute(RECEIVE, _parameters(delivery, verified, received_at, now, processing_ms))
     except psycopg.Error as exc:
         log.warning("one-statement callback path failed (%s); the general path takes the delivery",
                     type(exc).__name__)
@@ -179,7 +182,7 @@ def receive(delivery, verified, received_at):
     payment = SimpleNamespace(id=payment_id, amount_cents=amount_cents, currency=currency,
                               return_page_at=_aware(return_page_at), outcome_known_at=_aware(outcome_known_at),
                               detection_method=method)
-    events = approvals.approval_events(payment, approval_id, "fast_track", approvals.ms_between(received_at, now) or 0.0)
+    events = approvals.approval_events(payment, approval_id, "fast_track", processing_ms)
     return event_id, approvals.Decision("approved", approval_id=approval_id, events=events, payment=payment), None
 
 
