@@ -28,12 +28,14 @@ def add(model, **values):
     committed transaction did — goes to the worker's monitoring buffer at once: no rollback could
     drop it, and opening and committing a session transaction for it cost more than the row.
     """
-    session = db.session()
-    if not session.in_transaction():
+    # No session yet in this app context means no transaction either, and creating one costs more than the row.
+    session = db.session() if db.session.registry.has() else None
+    if session is None or not session.in_transaction():
         buffer = monitoring_buffer.buffer_of(current_app) if model in BUFFERABLE else None
         if buffer is not None:
             buffer.add(model.__table__, [values])
             return values
+        session = session or db.session()
         session.begin()  # so that a rollback before any statement still drops the row (no round trip)
     session.info.setdefault(_PENDING, []).append((model, values))
     return values

@@ -39,7 +39,7 @@ def publish_all(events):
     """Send several signals, then commit what their receivers recorded once; tell whether that commit worked."""
     for signal, kwargs in events:
         relay(signal, **kwargs)
-    if not db.session().in_transaction():
+    if not db.session.registry.has() or not db.session().in_transaction():
         return True  # the receivers' rows went to the monitoring buffer: nothing to commit
     try:
         db.session.commit()
