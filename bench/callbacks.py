@@ -75,6 +75,18 @@ def serve(name, url, args):
     return common.Gunicorn(f"{name}:app", env, chdir=common.BENCH, name=name).start("/")
 
 
+def measured(server, url, *run_args):
+    """Run wrk against ``server`` and add the CPU its workers and their PostgreSQL backends spent per request."""
+    workers, backends = server.worker_pids(), common.backend_pids(url)
+    before = common.cpu_seconds(workers), common.cpu_seconds(backends)
+    figures = loadgen.run(server.url, *run_args)
+    after = common.cpu_seconds(workers), common.cpu_seconds(set(backends) | set(common.backend_pids(url)))
+    requests = max(1, figures["requests"])
+    figures["worker_cpu_us"] = 1e6 * (after[0] - before[0]) / requests
+    figures["postgres_cpu_us"] = 1e6 * (after[1] - before[1]) / requests
+    return figures
+
+
 def run_round(round_no, url, args, slices, files, results):
     """One round: cardpay's three scenarios, then both floors, at every concurrency."""
     tmp = common.RESULTS / "tmp"
@@ -84,18 +96,18 @@ def run_round(round_no, url, args, slices, files, results):
         for conns in args.connections:
             first = common.write_requests(tmp / "first.tsv", slices.take(args.per_run))
             record(results, "first", conns, round_no,
-                   loadgen.run(server.url, first, conns, args.duration, args.threads))
+                   measured(server, url, first, conns, args.duration, args.threads))
             dup = common.write_requests(tmp / "dup.tsv", succeeded_rows(url) or slices.rows[:1])
             record(results, "duplicate", conns, round_no,
-                   loadgen.run(server.url, dup, conns, args.duration, args.threads))
+                   measured(server, url, dup, conns, args.duration, args.threads))
             record(results, "forged", conns, round_no,
-                   loadgen.run(server.url, files["forged"], conns, args.duration, args.threads))
+                   measured(server, url, files["forged"], conns, args.duration, args.threads))
     for floor in ("floor_verify", "floor_commit"):
         with serve(floor, url, args) as server:
             loadgen.run(server.url, files["valid"], 16, args.warmup, args.threads)
             for conns in args.connections:
                 record(results, floor, conns, round_no,
-                       loadgen.run(server.url, files["valid"], conns, args.duration, args.threads))
+                       measured(server, url, files["valid"], conns, args.duration, args.threads))
 
 
 def record(results, scenario, conns, round_no, figures):
@@ -120,6 +132,7 @@ def summarise(results, args):
             table[(scenario, conns)] = {
                 "rps": common.median([r["rps"] for r in runs]),
                 **{f"p{p}_ms": common.median([r[f"p{p}_ms"] for r in runs]) for p in (50, 95, 99)},
+                **{key: common.median([r[key] for r in runs]) for key in ("worker_cpu_us", "postgres_cpu_us")},
                 "expected_status": EXPECTED[scenario],
                 "unexpected_responses": sum(r["requests"] for r in runs) - expected,
                 "wrapped": sum(r["wrapped"] for r in runs),
@@ -153,14 +166,15 @@ def targets(table, args):
 def print_summary(table, checks, args):
     """Print the medians table and the targets."""
     print(f"\n   medians over {args.rounds} round(s) of {args.duration} s; gunicorn 2 sync workers; "
-          f"wrk {args.threads} threads on the same machine")
+          f"wrk {args.threads} threads on the same machine; worker us / pg us: CPU microseconds per request "
+          f"spent by the gunicorn workers / by their PostgreSQL backends")
     print(f"   {'scenario':<28}{'conns':>5}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-          f"{'x commit':>10}{'x verify':>10}")
+          f"{'x commit':>10}{'x verify':>10}{'worker us':>11}{'pg us':>8}")
     for (scenario, conns), row in table.items():
         ratios = "".join(f"{row[k]:>10.2f}" if row.get(k) is not None else f"{'':>10}"
                          for k in ("x_floor_commit", "x_floor_verify"))
         print(f"   {LABELS[scenario]:<28}{conns:>5}{row['rps']:>10.1f}{row['p50_ms']:>9.1f}{row['p95_ms']:>9.1f}"
-              f"{row['p99_ms']:>9.1f}{ratios}")
+              f"{row['p99_ms']:>9.1f}{ratios}{row['worker_cpu_us']:>11.0f}{row['postgres_cpu_us']:>8.0f}")
     print("\n   targets:")
     for name, figure, ok in checks:
         print(f"   {'PASS' if ok else 'MISS'}  {name}: {figure}")

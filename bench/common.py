@@ -246,6 +246,28 @@ class Gunicorn:
         self.stop()
 
 
+def cpu_seconds(pids):
+    """Return the CPU seconds (user + system) the given processes have used so far (gone ones count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pids(database_url):
+    """Return the pids of the PostgreSQL backends serving one database (its connections do the callbacks' SQL).
+
+    Server-wide work (WAL writer, checkpointer, autovacuum) is left out: it is shared and comes later.
+    """
+    name = database_url.rsplit("/", 1)[1]
+    found = subprocess.run(["pgrep", "-f", f"^postgres: .* {name} "], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
 def http_status(url, timeout=2.0):
     """Return the HTTP status of a GET, or None when nothing answers."""
     import http.client
