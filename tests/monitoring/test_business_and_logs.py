@@ -6,6 +6,7 @@ import logging
 import os
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from cardpay import clock, events, logs, signals
@@ -142,3 +143,18 @@ def test_detailed_logging_off_logs_no_event_lines(app_factory):
     finally:
         receiver.stop()
         app_factory()  # an app without LOG_AGGREGATION_ENDPOINT removes the shipping handler
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("IK-SIGN: abc123", "IK-SIGN: [redacted]"),
+    ("password=hunter2 and more", "password=[redacted] and more"),
+    ('{"api_key": "k-123", "ok": 1}', '{"api_key": "[redacted]", "ok": 1}'),
+    ("x_api_key=abc;next", "x_api_key=[redacted];next"),
+    ("my-secret-token = zzz", "my-secret-token = [redacted]"),
+    ("callback rejected: invalid_signature (HTTP 401) from 10.0.0.1", "callback rejected: invalid_signature (HTTP 401) "
+                                                                     "from 10.0.0.1"),
+    ("card 4111 1111 1111 1111 paid", "card [card ****1111] paid"),
+    ("nothing to hide here", "nothing to hide here"),
+])
+def test_log_text_is_redacted_by_key_and_card_shape(line, expected):
+    assert logs.redact(line) == expected
