@@ -110,7 +110,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("ENABLE_CARD_PAYMENT_MONITORING", "bool", True, "write card_payment_metrics", "monitoring"),
     S("ENABLE_PERFORMANCE_MONITORING", "bool", True, "write card_payment_performance", "monitoring"),
     S("ENABLE_BUSINESS_METRICS", "bool", True, "hourly card_payment_business_metrics rollups", "monitoring"),
-    S("MONITORING_FLUSH_MS", "int", 1000,
+    S("MONITORING_FLUSH_MS", "int", 250,
       "metrics and stage-timing rows wait up to this long in the worker and are written in one batch "
       "(0 = with each request's own commit)", "monitoring", env_defaults={"testing": 0}),
     S("WEBHOOK_PROCESSING_THRESHOLD", "positive", 5000, "ms", "thresholds"),
