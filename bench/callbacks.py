@@ -22,7 +22,7 @@ SCENARIOS = ("first", "duplicate", "forged")
 LABELS = {"first": "first delivery (approval)", "duplicate": "duplicate delivery", "forged": "forged delivery",
           "floor_verify": "floor: verify only", "floor_commit": "floor: verify + 1 txn"}
 EXPECTED = {"first": "200", "duplicate": "200", "forged": "401", "floor_verify": "200", "floor_commit": "200"}
-GUESSED_MAX_RPS = 900  # sizes the pre-created payments so first deliveries never repeat (checked: wrapped)
+GUESSED_MAX_RPS = 1500  # sizes the pre-created payments so first deliveries never repeat (checked: wrapped)
 
 
 def parse_args(argv=None):

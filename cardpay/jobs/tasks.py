@@ -13,7 +13,7 @@ from cardpay.models import CardPaymentMetric
 
 DELIVERY_BATCH = 50
 RECONCILE_BATCH = 50
-CLEANUP_BATCH = 5000
+CLEANUP_BATCH = 1000
 
 
 def _optional(module_name, attribute):

@@ -154,3 +154,20 @@ def test_sql_function_and_python_cleanup_delete_the_same_rows(app_factory, windo
     assert counts == python_counts
     if windows == (90, 90, 365, 365):
         assert {table: labels for table, labels in expected_survivors().items() if table in SQL_TABLES} == sql_left
+
+
+def test_a_large_cleanup_paces_itself_between_batches(app, monkeypatch):
+    """Full batches are followed by a pause (SQLite: its lock's retry interval; PostgreSQL: twice the batch's time)."""
+    from cardpay.services import retention
+
+    with app.app_context():
+        seed()
+        pauses = []
+        monkeypatch.setattr(retention.time, "sleep", pauses.append)
+        [item] = [p for p in retention.plan(app.config) if p.rule.table == "audit_logs"]
+        assert retention.purge(item, batch_size=1) == 2  # two old audit rows: two full batches, then an empty one
+        assert len(pauses) == 2
+        if db.engine.dialect.name == "sqlite":
+            assert pauses == [retention.SQLITE_PAUSE_SECONDS] * 2
+        else:
+            assert all(0 < pause < 1 for pause in pauses)
