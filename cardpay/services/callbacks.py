@@ -1,8 +1,8 @@
 """The callback path: verify, record the delivery durably, process it in one transaction, then publish.
 
 On PostgreSQL the common cases — a first SUCCESS for a waiting payment, a copy of a finished
-delivery — are recorded and applied in one statement (services/fast_path). Everything else
-takes the general path: a first delivery is recorded and applied in one transaction; the insert of
+delivery, a refusal — are recorded (and applied) in one statement (services/fast_path). Everything
+else takes the general path: a first delivery is recorded and applied in one transaction; the insert of
 its record takes the unique delivery key (a copy arriving meanwhile waits, then records itself as a
 duplicate). A processing error rolls the whole transaction back and the delivery is recorded again,
 marked failed: the gateway gets a 503, retries, and the redelivery — or `flask cardpay replay` —
