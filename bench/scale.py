@@ -34,7 +34,7 @@ def parse_args(argv=None):
     parser.add_argument("--rows", type=int, help="rows per monitoring table in the 7-day window (default 1M)")
     parser.add_argument("--expired", type=int, help="expired rows for cleanup, split over both tables (default 1M)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections during cleanup (16)")
-    parser.add_argument("--batch-size", type=int, default=1000, help="rows per cleanup transaction (1000, as the job)")
+    parser.add_argument("--batch-size", type=int, help="rows per cleanup transaction (default: the cleanup's own)")
     parser.add_argument("--baseline-seconds", type=int, help="callback load before cleanup (default 10; --quick 3)")
     parser.add_argument("--memory", default=None, help="callbacks LOW,HIGH for the RSS figures (default 1000,100000)")
     parser.add_argument("--skip", default="", help="comma list of phases to skip: dashboard,cleanup,memory")
@@ -134,7 +134,8 @@ def cleanup(url, args, rows):
         loadgen.run(server.url, common.write_requests(tmp / "scale-warm.tsv", warm), args.connections, 1)
         baseline = loadgen.run(server.url, common.write_requests(tmp / "scale-base.tsv", base),
                                args.connections, args.baseline_seconds)
-        proc = subprocess.Popen([str(common.BIN / "flask"), "cardpay", "cleanup", "--batch-size", str(args.batch_size)],
+        batch = ["--batch-size", str(args.batch_size)] if args.batch_size else []
+        proc = subprocess.Popen([str(common.BIN / "flask"), "cardpay", "cleanup", *batch],
                                 cwd=common.ROOT, env=common.app_env(url), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         start = time.perf_counter()

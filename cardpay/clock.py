@@ -28,6 +28,11 @@ def reset():
     _offset = timedelta(0)
 
 
+def naive_utc(value):
+    """Return a datetime as it is stored: naive UTC (naive values are taken to be UTC already)."""
+    return None if value is None else as_utc(value).replace(tzinfo=None)
+
+
 def as_utc(value):
     """Return a datetime as aware UTC (naive values are taken to be UTC already)."""
     if value is None:

@@ -25,9 +25,8 @@ from collections import deque
 from sqlalchemy import JSON, insert
 
 from cardpay import clock
-from cardpay.models.types import UTCDateTime
-
 from cardpay.extensions import db
+from cardpay.models.types import UTCDateTime
 from cardpay.worker_thread import WorkerThread
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ class MonitoringBuffer:
             self.flush()
 
     def flush(self):
-        """Write every buffered row now, one executemany per table in one transaction; return how many."""
+        """Write every buffered row now, one batch per table in one transaction; return how many."""
         with self.lock:
             taken = list(self.rows)
             self.rows.clear()
@@ -110,7 +109,7 @@ def _as_copied(column):
     if isinstance(column.type, JSON):
         return json.dumps
     if isinstance(column.type, UTCDateTime):
-        return lambda value: None if value is None else clock.as_utc(value).replace(tzinfo=None)
+        return clock.naive_utc
     return None
 
 

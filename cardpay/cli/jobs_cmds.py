@@ -56,7 +56,7 @@ def _progress(total, label):
 
 @cardpay_cli.command("cleanup")
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=retention.BATCH_SIZE, show_default=True,
               help="Rows per delete; each batch is its own short transaction.")
 def cleanup_command(dry_run, batch_size):
     """Delete monitoring rows past their retention windows (open alerts are always kept)."""

@@ -13,7 +13,6 @@ from cardpay.models import CardPaymentMetric
 
 DELIVERY_BATCH = 50
 RECONCILE_BATCH = 50
-CLEANUP_BATCH = 1000
 
 
 def _optional(module_name, attribute):
@@ -34,7 +33,7 @@ def retention_cleanup(ctx):
     """Delete monitoring rows past their retention windows (SPEC §10), in short batches."""
     from cardpay.services import retention
 
-    return retention.run_cleanup(ctx.app.config, batch_size=CLEANUP_BATCH)
+    return retention.run_cleanup(ctx.app.config)
 
 
 def business_rollup(ctx):

@@ -15,9 +15,7 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        return clock.as_utc(value).replace(tzinfo=None)
+        return clock.naive_utc(value)
 
     def process_result_value(self, value, dialect):
         if value is None:

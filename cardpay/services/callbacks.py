@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import lazyload
 
-from cardpay import clock, events, signals
+from cardpay import clock, database, events, signals
 from cardpay.extensions import db
 from cardpay.models import Payment, WebhookEvent
 from cardpay.services import approvals, audit, deliveries, fast_path, scrub, verification
@@ -187,11 +187,10 @@ def _record_rejection(delivery, rejection, received_at, audit_details):
 
 
 def _reject(delivery, rejection, received_at, started_ms):
-    paylink = rejection.payload.get("paylinkID") if isinstance(rejection.payload, dict) else None
-    paylink = scrub.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None
+    paylink = deliveries.rejected_paylink(rejection)
     audit_details = {"http_status": rejection.status, "paylink_id": paylink}
     event_id, record = None, None
-    if fast_path.on_postgresql():
+    if database.is_postgresql():
         event_id = fast_path.reject(delivery, rejection, received_at, audit_details)
     if event_id is None:
         record = partial(_record_rejection, delivery, rejection, received_at, audit_details)

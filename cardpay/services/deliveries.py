@@ -66,14 +66,17 @@ class Recorded:
     original_payment_id: int = None
 
 
+def rejected_paylink(rejection):
+    """Return the paylinkID a rejected delivery named, card data masked, as recorded; None if it named none."""
+    paylink = rejection.payload.get("paylinkID") if isinstance(rejection.payload, dict) else None
+    return scrub.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None
+
+
 def rejected_values(delivery, rejection, received_at):
     """Return the columns of a rejected delivery's record (no key; the body dropped when oversized)."""
-    payload = rejection.payload if isinstance(rejection.payload, dict) else {}
-    paylink = payload.get("paylinkID")
-    status = payload.get("status")
+    status = rejection.payload.get("status") if isinstance(rejection.payload, dict) else None
     return record_values(
-        delivery, received_at, drop_body=rejection.status == 413,
-        paylink_id=scrub.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None,
+        delivery, received_at, drop_body=rejection.status == 413, paylink_id=rejected_paylink(rejection),
         callback_status=scrub.mask_card_data(status)[:20] if isinstance(status, str) else None,
         signature_valid=rejection.signature_valid, verdict=rejection.code, processing_status="rejected",
         error=rejection.message, http_status=rejection.status)
@@ -139,14 +142,6 @@ def finish(event_id, status, payment_id=None, note=None):
     """Mark a claimed delivery done, in the processing transaction."""
     db.session.execute(_FINISH, {"event_id": event_id, "status": status, "payment_id": payment_id,
                                  "now": clock.now(), "note": note or None})
-
-
-def fail(event_id, error, http_status=503):
-    """Mark a delivery whose processing was rolled back as failed, in the current transaction."""
-    db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id)
-                       .values(processing_status="failed", error=error[:2000],
-                               http_status=db.func.coalesce(WebhookEvent.http_status, http_status))
-                       .execution_options(synchronize_session=False))
 
 
 def _write_quietly(statement, event_id, what):

@@ -28,7 +28,7 @@ from types import SimpleNamespace
 import psycopg
 from flask import current_app
 
-from cardpay import clock
+from cardpay import clock, database
 from cardpay.extensions import db
 from cardpay.services import approvals, deliveries
 
@@ -109,22 +109,9 @@ SELECT id FROM recorded
 """
 
 
-def on_postgresql():
-    """Tell whether the one-statement path can run at all (it needs PostgreSQL)."""
-    return db.engine.dialect.name == "postgresql"
-
-
 def applies(verified):
     """Tell whether a verified delivery may take the one-statement path."""
-    return verified.status == "SUCCESS" and current_app.config["ENABLE_CARD_PAYMENT_FAST_TRACK"] and on_postgresql()
-
-
-def _naive(value):
-    return None if value is None else clock.as_utc(value).replace(tzinfo=None)
-
-
-def _aware(value):
-    return None if value is None else clock.as_utc(value)
+    return verified.status == "SUCCESS" and current_app.config["ENABLE_CARD_PAYMENT_FAST_TRACK"] and database.is_postgresql()
 
 
 def _audit_on():
@@ -134,7 +121,7 @@ def _audit_on():
 def _parameters(delivery, verified, received_at, now, processing_ms):
     values = deliveries.record_values(delivery, received_at, delivery_key=deliveries.delivery_key(
         verified.paylink_id, verified.status), **deliveries.verified_values(verified))
-    return {**values, "received_at": _naive(received_at), "now": _naive(now), "headers": json.dumps(values["headers"]),
+    return {**values, "received_at": clock.naive_utc(received_at), "now": clock.naive_utc(now), "headers": json.dumps(values["headers"]),
             "reference": verified.external_id, "processing_ms": processing_ms, "audit": _audit_on()}
 
 
@@ -180,7 +167,7 @@ def receive(delivery, verified, received_at):
     if approval_id is None:
         return event_id, None, (original_id, original_payment_id)
     payment = SimpleNamespace(id=payment_id, amount_cents=amount_cents, currency=currency,
-                              return_page_at=_aware(return_page_at), outcome_known_at=_aware(outcome_known_at),
+                              return_page_at=clock.as_utc(return_page_at), outcome_known_at=clock.as_utc(outcome_known_at),
                               detection_method=method)
     events = approvals.approval_events(payment, approval_id, "fast_track", processing_ms)
     return event_id, approvals.Decision("approved", approval_id=approval_id, events=events, payment=payment), None
@@ -190,7 +177,7 @@ def reject(delivery, rejection, received_at, audit_details):
     """Record a refused delivery and its audit row in one statement; return the record's id, or None on error."""
     values = deliveries.rejected_values(delivery, rejection, received_at)
     try:
-        row = _execute(REJECT, {**values, "received_at": _naive(received_at), "now": _naive(clock.now()),
+        row = _execute(REJECT, {**values, "received_at": clock.naive_utc(received_at), "now": clock.naive_utc(clock.now()),
                                 "headers": json.dumps(values["headers"]), "details": json.dumps(audit_details),
                                 "audit": _audit_on()})
     except psycopg.Error as exc:

@@ -19,6 +19,7 @@ from cardpay import clock
 from cardpay.extensions import db
 from cardpay.models import AuditLog, CardPaymentAlert, CardPaymentMetric, CardPaymentPerformance, JobRun
 
+BATCH_SIZE = 1000  # rows per delete transaction, for the job and the CLI alike
 SQLITE_PAUSE_SECONDS = 0.1
 PAUSE_RATIO = 2.0  # PostgreSQL: pause after a batch for this many times as long as it took
 
@@ -102,7 +103,7 @@ def purge(item, batch_size, on_batch=None):
         time.sleep(SQLITE_PAUSE_SECONDS if sqlite else (time.monotonic() - started) * PAUSE_RATIO)
 
 
-def run_cleanup(config, batch_size=1000, on_batch=None):
+def run_cleanup(config, batch_size=BATCH_SIZE, on_batch=None):
     """Apply every retention window; return {table: rows deleted}."""
     plans = plan(config)
     for item in plans:

@@ -9,6 +9,7 @@ from datetime import datetime
 import psycopg
 import pytest
 
+from cardpay import database
 from cardpay.extensions import db
 from cardpay.models import AuditLog, Enrollment, FastTrackApproval, Payment, WebhookEvent
 from cardpay.services import fast_path
@@ -74,7 +75,7 @@ def _deliver(client, success_for, payment, times):
 @pytest.fixture
 def general_path(monkeypatch):
     """Switch the one-statement path off (the general path takes every delivery)."""
-    return lambda: monkeypatch.setattr(fast_path, "on_postgresql", lambda: False)
+    return lambda: monkeypatch.setattr(database, "is_postgresql", lambda: False)
 
 
 @pytest.fixture
