@@ -128,3 +128,21 @@ def test_a_flush_writes_every_value_as_given(app_factory):
             db.session.remove()
     finally:
         buffer.stop()
+
+
+def test_rows_published_before_anything_used_the_database_open_no_session(app_factory):
+    app = app_factory(MONITORING_FLUSH_MS=60_000)
+    buffer = monitoring_buffer.buffer_of(app)
+    try:
+        with app.app_context():
+            _publish_rejection_signal()
+            assert not db.session.registry.has()  # building a Session for the rows would cost more than they do
+            assert len(buffer.waiting(CardPaymentMetric.__table__)) == 1
+    finally:
+        buffer.stop()
+
+
+def _publish_rejection_signal():
+    events.publish_all([(signals.callback_rejected, {
+        "event_id": 1, "reason": "invalid_signature", "http_status": 401, "remote_ip": "203.0.113.7",
+        "paylink_id": None})])
