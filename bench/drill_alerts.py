@@ -62,8 +62,8 @@ class Receiver:
 def raise_alerts(config, prefix, count):
     """Raise ``count`` distinct alerts through cardpay's alert service, as a monitoring handler would."""
     from cardpay import create_app
-    from cardpay.extensions import db
-    from cardpay.services import alerts
+    from cardpay.core.extensions import db
+    from cardpay.alerting import alerts
 
     app = create_app(config)
     with app.app_context():

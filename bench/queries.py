@@ -49,7 +49,7 @@ def measure(app, rows, status="SUCCESS", secret=common.SECRET):
     """Send one callback per row; return per-request statement counts, commits, times and origins."""
     from sqlalchemy import event
 
-    from cardpay.extensions import db
+    from cardpay.core.extensions import db
 
     counts = {"statements": 0, "commits": 0, "sql_ms": 0.0}
     origins = Counter()
@@ -66,9 +66,9 @@ def measure(app, rows, status="SUCCESS", secret=common.SECRET):
     def on_commit(_conn):
         counts["commits"] += 1
 
-    from cardpay.services import fast_path
+    from cardpay.callbacks import one_statement
 
-    real_execute = fast_path._execute
+    real_execute = one_statement._execute
 
     def one_statement(statement, parameters):
         # PostgreSQL's one-statement path runs on the DBAPI connection, unseen by the engine events:
@@ -87,7 +87,7 @@ def measure(app, rows, status="SUCCESS", secret=common.SECRET):
     event.listen(engine, "before_cursor_execute", on_statement)
     event.listen(engine, "after_cursor_execute", on_statement_done)
     event.listen(engine, "commit", on_commit)
-    fast_path._execute = one_statement
+    one_statement._execute = one_statement
     try:
         for row in rows:
             body, sign = common.callback(row[2], row[3], status=status, secret=secret)
@@ -99,7 +99,7 @@ def measure(app, rows, status="SUCCESS", secret=common.SECRET):
                                 (time.perf_counter() - start) * 1000, response.status_code,
                                 counts["sql_ms"] - before["sql_ms"]))
     finally:
-        fast_path._execute = real_execute
+        one_statement._execute = real_execute
         event.remove(engine, "before_cursor_execute", on_statement)
         event.remove(engine, "after_cursor_execute", on_statement_done)
         event.remove(engine, "commit", on_commit)
@@ -179,7 +179,7 @@ def main(argv=None):
             print(f"   {per:8,.0f}  {kind}")
             results.setdefault(kind, {})["python_calls"] = per
         with app.app_context():
-            from cardpay.extensions import db
+            from cardpay.core.extensions import db
             db.engine.dispose()
     common.write_results("queries", {"command": common.command_line(), "machine": info, "results": results})
     return 0

@@ -48,12 +48,12 @@ def parse_args(argv=None):
 
 
 def dashboard(url, repeats=5):
-    """Time criteria.summary per window in-process; EXPLAIN ANALYZE each of its statements for 7d."""
+    """Time figures.summary per window in-process; EXPLAIN ANALYZE each of its statements for 7d."""
     from sqlalchemy import event
 
     from cardpay import create_app
-    from cardpay.extensions import db
-    from cardpay.services import criteria
+    from cardpay.core.extensions import db
+    from cardpay.admin import figures
 
     app = create_app({"CARDPAY_ENV": "development", "DATABASE_URL": url, "SECRET_KEY": common.SECRET_KEY,
                       "IKHOKHA_API_KEY": common.APP_ID, "IKHOKHA_API_SECRET": common.SECRET,
@@ -62,18 +62,18 @@ def dashboard(url, repeats=5):
     with app.app_context():
         # The scheduler's monitoring_rollup job runs every minute in production; run it once here
         # so the summary reads what a live deployment would (its first run fills in the week).
-        from cardpay.services import rollups
+        from cardpay.monitoring import rollups
 
         start = time.perf_counter()
         rollups.roll_up(app.config)
         db.session.commit()
         out["rollup_first_run_ms"] = (time.perf_counter() - start) * 1000
         print(f"   monitoring_rollup first run (fills in the week): {out['rollup_first_run_ms']:.0f} ms", flush=True)
-        for window in criteria.WINDOWS:
+        for window in figures.WINDOWS:
             times = []
             for _ in range(repeats):
                 start = time.perf_counter()
-                result = criteria.summary(window)
+                result = figures.summary(window)
                 times.append((time.perf_counter() - start) * 1000)
                 db.session.rollback()
             out[window] = {"median_ms": statistics.median(times), "first_ms": times[0], "max_ms": max(times),
@@ -86,7 +86,7 @@ def dashboard(url, repeats=5):
             captured.append((statement, parameters))
 
         event.listen(db.engine, "before_cursor_execute", capture)
-        criteria.summary("7d")
+        figures.summary("7d")
         db.session.rollback()
         event.remove(db.engine, "before_cursor_execute", capture)
         out["plans"] = explain_all(db, captured)
@@ -189,7 +189,7 @@ def memory(url, args, rows):
 def main(argv=None):
     """Run the phases and print the figures; exit 1 when a target is missed."""
     args = parse_args(argv)
-    info = common.print_header("bench/scale: dashboard, criteria, cleanup and memory as data grows")
+    info = common.print_header("bench/scale: dashboard, summary, cleanup and memory as data grows")
     (common.RESULTS / "tmp").mkdir(parents=True, exist_ok=True)
     results, checks = {"command": common.command_line(), "machine": info, "quick": args.quick}, []
     with common.bench_database() as url:

@@ -1,7 +1,8 @@
 """cardpay: a successful iKhokha card payment becomes immediate course access.
 
-``create_app`` builds the app: config -> extensions -> blueprints -> errors -> signal handlers -> CLI.
-It has no side effects beyond that: no migrations, no network calls, no scheduler.
+``create_app`` builds the app: config -> extensions -> each package's init_app (its blueprints,
+receivers and commands). It has no side effects beyond that: no migrations, no network calls, no
+scheduler.
 """
 
 import logging
@@ -11,7 +12,8 @@ import click
 from flask import Flask
 
 import config as cardpay_config
-from cardpay import database, errors, extensions
+from cardpay.core import database, errors, extensions
+from cardpay.core.cli import cardpay_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -41,35 +43,24 @@ def create_app(config=None):
             raise cardpay_config.ConfigError(message)
         log.warning("%s (continuing for this CLI command only)", message)
 
-    from cardpay import logs
+    from cardpay.core import logs
     logs.init_app(app)
     database.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
     extensions.csrf.init_app(app)
     extensions.login_manager.init_app(app)
     errors.init_app(app)
-    _register_blueprints(app)
-
-    from cardpay import handlers, monitoring_buffer, monitoring_hooks
-    handlers.connect_all()
-    monitoring_buffer.init_app(app)
-    monitoring_hooks.init_app(app)
-
-    from cardpay.cli import cardpay_cli
+    _init_packages(app)
     app.cli.add_command(cardpay_cli)
     return app
 
 
-def _register_blueprints(app):
-    from cardpay.admin.routes import bp as admin_bp
-    from cardpay.health.routes import bp as health_bp
-    from cardpay.learner.routes import bp as learner_bp
-    from cardpay.openapi import bp as openapi_bp
-    from cardpay.webhook.routes import bp as webhook_bp
+def _init_packages(app):
+    """Let each behaviour wire itself in: blueprints, signal receivers, CLI commands."""
+    from cardpay import admin, alerting, audit, callbacks, health, jobs, monitoring, payments
+    from cardpay.ikhokha import sandbox
 
-    for blueprint in (health_bp, learner_bp, webhook_bp, admin_bp, openapi_bp):
-        app.register_blueprint(blueprint)
-    if app.config["SANDBOX_GATEWAY_ENABLED"]:
-        from cardpay.ikhokha.sandbox import bp as sandbox_bp
-
-        app.register_blueprint(sandbox_bp)
+    for package in (health, payments, callbacks, admin, monitoring, alerting, jobs):
+        package.init_app(app)
+    audit.connect()
+    sandbox.init_app(app)

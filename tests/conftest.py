@@ -1,19 +1,24 @@
 """Shared fixtures: a migrated database per run (SQLite, or PostgreSQL when
-CARDPAY_TEST_DATABASE_URL names a server), an app per test, a CLI runner, and live servers."""
+CARDPAY_TEST_DATABASE_URL names a server), an app per test, a CLI runner, live servers, a fresh
+database of a test's own, the `flask` command in-process, and loopback HTTP and SMTP receivers."""
 
 import os
-import socket
 import threading
 import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+from flask.cli import FlaskGroup
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from cardpay import clock, create_app
-from cardpay.extensions import db
+from cardpay import create_app
+from cardpay.core import clock
+from cardpay.core.extensions import db
+from tests.receiver_helpers import HttpReceiver, SmtpSink, free_port
 
 PG_ADMIN_URL = os.environ.get("CARDPAY_TEST_DATABASE_URL", "")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -118,13 +123,6 @@ def is_postgres(migrated_database):
     return migrated_database.startswith("postgresql")
 
 
-def free_port():
-    """Return a free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class LiveServer:
     """A real HTTP server on loopback, in a thread, serving a WSGI app."""
 
@@ -180,3 +178,53 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_only" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def flask_cli():
+    """Run `flask ARGS` in-process through Flask's own command group, on an app built from ``settings``."""
+
+    def invoke(args, settings):
+        group = FlaskGroup(create_app=lambda: create_app(settings))
+        return CliRunner().invoke(group, args, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path):
+    """A new, empty database of this test's own: a SQLite file, or a PostgreSQL database created and dropped."""
+    if not PG_ADMIN_URL:
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://").replace("postgres://", "postgresql://")
+    name = f"cardpay_fresh_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{admin.rpartition('/')[0]}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def webhook_receiver():
+    receiver = HttpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def slack_receiver():
+    receiver = HttpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    sink.port = controller.port
+    yield sink
+    controller.stop()

@@ -8,9 +8,8 @@ from flask import jsonify, request
 
 from cardpay.admin import queries
 from cardpay.admin.routes import bp
-from cardpay.schemas.admin import (AdminPaymentSchema, AlertSchema, AuditLogSchema, ManualReviewSchema,
-                                   SummarySchema)
-from cardpay.services import criteria
+from cardpay.admin.schemas import AdminPaymentSchema, AlertSchema, AuditLogSchema, ManualReviewSchema, SummarySchema
+from cardpay.admin import figures
 
 
 def _page(query, schema, key):
@@ -21,8 +20,8 @@ def _page(query, schema, key):
 @bp.get("/api/metrics/summary")
 def api_summary():
     """Every dashboard figure and the success criteria for ?window=1h|24h|7d."""
-    window = criteria.parse_window(request.args.get("window"))
-    return jsonify(SummarySchema().dump(criteria.summary(window)))
+    window = figures.parse_window(request.args.get("window"))
+    return jsonify(SummarySchema().dump(figures.summary(window)))
 
 
 @bp.get("/api/alerts")

@@ -6,9 +6,9 @@ from sqlalchemy import select
 from cardpay.admin import queries
 from cardpay.admin.forms import ReasonForm
 from cardpay.admin.routes import bp
-from cardpay.extensions import db
+from cardpay.core.extensions import db
 from cardpay.models import FastTrackApproval
-from cardpay.services import criteria
+from cardpay.admin import figures
 
 
 @bp.get("/")
@@ -20,11 +20,11 @@ def index():
 @bp.get("/card-payment-monitoring")
 def dashboard():
     """Show the monitoring dashboard for ?window=1h|24h|7d."""
-    window = criteria.parse_window(request.args.get("window"))
-    summary = criteria.summary(window)
+    window = figures.parse_window(request.args.get("window"))
+    summary = figures.summary(window)
     approvals = db.session.execute(
         select(FastTrackApproval).order_by(FastTrackApproval.created_at.desc(), FastTrackApproval.id.desc())
         .limit(10)).scalars().all()
     queue = db.session.execute(queries.reviews("open").limit(10)).scalars().all()
-    return render_template("admin/dashboard.html", summary=summary, windows=list(criteria.WINDOWS),
+    return render_template("admin/dashboard.html", summary=summary, windows=list(figures.WINDOWS),
                            approvals=approvals, queue=queue, form=ReasonForm())

@@ -10,9 +10,9 @@ from sqlalchemy import distinct, select
 from cardpay.admin import queries
 from cardpay.admin.forms import ReasonForm
 from cardpay.admin.routes import actor, bp
-from cardpay.extensions import db
+from cardpay.core.extensions import db
 from cardpay.models import AuditLog, FastTrackApproval, ManualIntervention, Payment, WebhookEvent
-from cardpay.services import admin_actions
+from cardpay.admin import actions
 
 
 def _act(action, target_id, back):
@@ -23,7 +23,7 @@ def _act(action, target_id, back):
         return redirect(back)
     try:
         message = action(target_id, actor(), form.reason.data.strip())
-    except admin_actions.ActionRefused as refused:
+    except actions.ActionRefused as refused:
         flash(str(refused), "error")
     else:
         flash(message, "ok")
@@ -50,7 +50,7 @@ def alerts():
 @bp.post("/alerts/<int:alert_id>/resolve")
 def resolve_alert(alert_id):
     """Resolve an open alert, with a reason."""
-    return _act(admin_actions.resolve_alert, alert_id, url_for("admin.alerts"))
+    return _act(actions.resolve_alert, alert_id, url_for("admin.alerts"))
 
 
 @bp.get("/manual-review")
@@ -64,13 +64,13 @@ def review_queue():
 @bp.post("/manual-review/<int:item_id>/approve")
 def approve_review(item_id):
     """Approve a review item: the learner gets access (approval method manual)."""
-    return _act(admin_actions.approve_review, item_id, url_for("admin.review_queue"))
+    return _act(actions.approve_review, item_id, url_for("admin.review_queue"))
 
 
 @bp.post("/manual-review/<int:item_id>/reject")
 def reject_review(item_id):
     """Reject a review item with a reason: no access."""
-    return _act(admin_actions.reject_review, item_id, url_for("admin.review_queue"))
+    return _act(actions.reject_review, item_id, url_for("admin.review_queue"))
 
 
 @bp.get("/payments")
@@ -96,7 +96,7 @@ def payment_detail(payment_id):
 @bp.post("/payments/<int:payment_id>/revoke")
 def revoke_access(payment_id):
     """Revoke the course access a payment bought, with a reason."""
-    return _act(admin_actions.revoke_access, payment_id, url_for("admin.payment_detail", payment_id=payment_id))
+    return _act(actions.revoke_access, payment_id, url_for("admin.payment_detail", payment_id=payment_id))
 
 
 @bp.get("/audit-log")

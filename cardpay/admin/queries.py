@@ -3,7 +3,7 @@
 from flask import request
 from sqlalchemy import or_, select
 
-from cardpay.extensions import db
+from cardpay.core.extensions import db
 from cardpay.models import AuditLog, CardPaymentAlert, Course, Enrollment, Learner, ManualIntervention, Payment
 
 PAGE_SIZE = 50

@@ -11,9 +11,11 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user, logout_user
 
 from cardpay.admin.forms import EmptyForm, LoginForm
-from cardpay.errors import error_response
-from cardpay.extensions import db, login_manager
-from cardpay.services import admin_auth, audit, client_ip
+from cardpay.core.errors import error_response
+from cardpay.core.extensions import db, login_manager
+from cardpay.admin import auth
+from cardpay import audit
+from cardpay.core import client_ip
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static")
 PUBLIC_ENDPOINTS = {"admin.login", "admin.static"}
@@ -26,7 +28,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 def _set_up_login(state):
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Sign in to see the admin pages."
-    login_manager.user_loader(admin_auth.load_user)
+    login_manager.user_loader(auth.load_user)
 
 
 @bp.before_request
@@ -78,8 +80,8 @@ def login():
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            user = admin_auth.authenticate(form.email.data, form.password.data, ip=client_ip.of_request())
-        except admin_auth.LoginRefused as refused:
+            user = auth.authenticate(form.email.data, form.password.data, ip=client_ip.of_request())
+        except auth.LoginRefused as refused:
             error, status = refused.message, 429 if refused.locked else 401
         else:
             session.clear()  # nothing from before sign-in survives into the admin session

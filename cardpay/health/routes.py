@@ -8,8 +8,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 import config as cardpay_config
-from cardpay import clock
-from cardpay.extensions import db
+from cardpay.core import clock
+from cardpay.core.extensions import db
 from cardpay.models import JobRun, WebhookEvent
 
 bp = Blueprint("health", __name__)
@@ -80,5 +80,3 @@ def config_check():
             "valid": not problems, "problem_count": len(problems), "settings": settings}
     return jsonify(body), 200
 
-
-from cardpay.health import metrics  # noqa: E402,F401  (registers /metrics on this blueprint)

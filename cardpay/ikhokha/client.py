@@ -16,7 +16,7 @@ import requests
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from cardpay.errors import GatewayRejected, GatewayUnavailable
+from cardpay.core.errors import GatewayRejected, GatewayUnavailable
 from cardpay.ikhokha import signing
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from cardpay import clock
-from cardpay.extensions import db
-from cardpay.logs import mask_pans
+from cardpay.core import clock
+from cardpay.core.extensions import db
+from cardpay.core.logs import mask_pans
 from cardpay.models import JobRun
 
 log = logging.getLogger(__name__)

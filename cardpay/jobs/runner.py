@@ -16,10 +16,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from cardpay import clock
-from cardpay.extensions import db
+from cardpay.core import clock
+from cardpay.core.extensions import db
 from cardpay.jobs import guard
-from cardpay.services import leases
+from cardpay.jobs import leases
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"

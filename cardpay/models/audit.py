@@ -1,7 +1,7 @@
 """Security-relevant history: audit logs and secret rotations."""
 
-from cardpay import clock
-from cardpay.extensions import db
+from cardpay.core import clock
+from cardpay.core.extensions import db
 from cardpay.models.types import UTCDateTime
 
 

@@ -1,7 +1,7 @@
 """The catalogue and who buys from it: courses, learners, enrollments."""
 
-from cardpay import clock
-from cardpay.extensions import db
+from cardpay.core import clock
+from cardpay.core.extensions import db
 from cardpay.models.types import UTCDateTime
 
 ENROLLMENT_STATUSES = ("pending_payment", "active", "revoked")

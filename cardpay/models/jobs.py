@@ -1,7 +1,7 @@
 """Scheduler bookkeeping: job leases and the record of each tick run."""
 
-from cardpay import clock
-from cardpay.extensions import db
+from cardpay.core import clock
+from cardpay.core.extensions import db
 from cardpay.models.types import UTCDateTime
 
 

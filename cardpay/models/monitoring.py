@@ -1,8 +1,8 @@
 """The monitoring tables: metrics, stage timings, alerts and their deliveries, hourly business rollups, and
 the per-minute and per-hour rollups of metrics and stage timings that the dashboard reads."""
 
-from cardpay import clock
-from cardpay.extensions import db
+from cardpay.core import clock
+from cardpay.core.extensions import db
 from cardpay.models.types import UTCDateTime
 
 STAGES = ("webhook_processing", "payment_detection", "approval_processing", "ui_update", "end_to_end")

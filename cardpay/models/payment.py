@@ -1,7 +1,7 @@
 """Payments (one per checkout), their approvals, and items waiting for a person."""
 
-from cardpay import clock
-from cardpay.extensions import db
+from cardpay.core import clock
+from cardpay.core.extensions import db
 from cardpay.models.types import UTCDateTime
 
 PAYMENT_STATUSES = ("created", "pending", "succeeded", "failed", "manual_review")

@@ -5,7 +5,7 @@ from datetime import timezone
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
-from cardpay import clock
+from cardpay.core import clock
 
 
 class UTCDateTime(TypeDecorator):

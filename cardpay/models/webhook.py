@@ -1,7 +1,7 @@
 """Every callback delivery received, valid or not."""
 
-from cardpay import clock
-from cardpay.extensions import db
+from cardpay.core import clock
+from cardpay.core.extensions import db
 from cardpay.models.types import UTCDateTime
 
 

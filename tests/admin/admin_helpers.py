@@ -4,10 +4,19 @@ the way the payment, monitoring and alerting parts of cardpay write them."""
 import re
 from datetime import timedelta
 
-from cardpay import clock, ids
-from cardpay.extensions import db
-from cardpay.models import (AlertDelivery, CardPaymentAlert, CardPaymentMetric, CardPaymentPerformance, Course,
-                            Enrollment, Learner, ManualIntervention, Payment)
+from cardpay.core import clock, ids
+from cardpay.core.extensions import db
+from cardpay.models import (
+    AlertDelivery,
+    CardPaymentAlert,
+    CardPaymentMetric,
+    CardPaymentPerformance,
+    Course,
+    Enrollment,
+    Learner,
+    ManualIntervention,
+    Payment,
+)
 
 ADMIN_EMAIL = "ops@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -83,7 +92,7 @@ class Seed:
 
     def requests(self, total, errors, age=timedelta(minutes=5)):
         """Request-finished counts as handlers/metrics records them."""
-        from cardpay.services import error_rate
+        from cardpay.monitoring import error_rate
         at = clock.now() - age
         db.session.add(CardPaymentMetric(metric_name=error_rate.TOTAL, value=total, labels={}, timestamp=at))
         if errors:

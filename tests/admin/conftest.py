@@ -2,7 +2,7 @@
 
 import pytest
 
-from cardpay.services import admin_auth
+from cardpay.admin import auth
 from tests.admin.admin_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, Seed, sign_in
 
 
@@ -24,7 +24,7 @@ def client(app):
 def admin(app):
     """An admin account in the database; returns (email, password)."""
     with app.app_context():
-        admin_auth.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+        auth.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
     return ADMIN_EMAIL, ADMIN_PASSWORD
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 import schemathesis
 
-from cardpay.extensions import db
+from cardpay.core.extensions import db
 from tests.admin.admin_helpers import ADMIN_EMAIL
 
 JSON_API = re.compile(r"^/(api|admin/api)/|^/webhooks/|^/\.netlify/functions/ikhokha-webhook$")

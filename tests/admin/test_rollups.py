@@ -7,15 +7,20 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import delete, func, select
 
-from cardpay import clock
-from cardpay.extensions import db
-from cardpay.jobs import guard, tasks
+from cardpay.admin import figures
+from cardpay.core import clock
+from cardpay.core.extensions import db
+from cardpay.jobs import guard, timetable
 from cardpay.models import CardPaymentMetric, CardPaymentPerformance, JobRun
-from cardpay.models.monitoring import STAGES, CardPaymentMetricRollup, CardPaymentStageRollup
-from cardpay.services import criteria, histograms, rollups
-from cardpay.services.error_rate import ERRORS, TOTAL
+from cardpay.models.monitoring import (
+    STAGES,
+    CardPaymentMetricRollup,
+    CardPaymentStageRollup,
+)
+from cardpay.monitoring import histograms, rollups
+from cardpay.monitoring.error_rate import ERRORS, TOTAL
 
-ROLLUP = tasks.JOBS_BY_NAME["monitoring_rollup"]
+ROLLUP = timetable.JOBS_BY_NAME["monitoring_rollup"]
 ROUNDING = 0.1 + 1e-6  # figures are shown to 0.1 ms; sums added in another order may round the other way
 
 
@@ -53,7 +58,7 @@ def exact_stages(summary):
         out[op] = {"count": n, "avg_ms": round(sum(values) / n, 1), "max_ms": round(values[-1], 1),
                    "exceeded": sum(1 for o, _, over, _ in rows if o == op and over),
                    "failed": sum(1 for o, _, _, ok in rows if o == op and not ok),
-                   **{f"p{p}_ms": values[math.ceil(p * n / 100) - 1] for p in criteria.PERCENTILES}}
+                   **{f"p{p}_ms": values[math.ceil(p * n / 100) - 1] for p in figures.PERCENTILES}}
     return out
 
 
@@ -92,7 +97,7 @@ def assert_matches_raw(summary):
         got = stages[op]
         for key in ("count", "avg_ms", "max_ms", "exceeded", "failed"):
             assert got[key] == pytest.approx(want[key], abs=ROUNDING), (op, key)
-        for p in criteria.PERCENTILES:
+        for p in figures.PERCENTILES:
             value, true = got[f"p{p}_ms"], want[f"p{p}_ms"]
             if true >= histograms.TOP_MS:  # past the last bound: between it and the maximum
                 assert histograms.TOP_MS <= value <= want["max_ms"]
@@ -118,9 +123,9 @@ def without_ids(rows):
 def test_summary_read_through_rollups_equals_the_raw_figures(app, seed, window):
     with app.app_context():
         seed_week()
-        assert_matches_raw(criteria.summary(window))  # nothing rolled up yet: all from raw rows
+        assert_matches_raw(figures.summary(window))  # nothing rolled up yet: all from raw rows
         rollups.roll_up(app.config)
-        rolled = criteria.summary(window)
+        rolled = figures.summary(window)
         assert_matches_raw(rolled)
         assert db.session.execute(select(func.count()).select_from(CardPaymentStageRollup)).scalar() > 0
     assert rolled["error_rate"]["requests"] > 0
@@ -151,18 +156,18 @@ def test_rows_not_rolled_up_yet_are_counted(app, seed):
     with app.app_context():
         seed_week(spread=timedelta(hours=3))
         rollups.roll_up(app.config)
-        before = criteria.summary("24h")
+        before = figures.summary("24h")
         # Written after the run: one in the current minute, and one a few minutes back that committed late.
         seed.timing("end_to_end", 123.0, age=timedelta(seconds=1))
         seed.timing("end_to_end", 456.0, age=timedelta(minutes=3))
         seed.requests(total=5, errors=5, age=timedelta(seconds=1))
         db.session.commit()
-        fresh = criteria.summary("24h")
+        fresh = figures.summary("24h")
         assert e2e_count(fresh) == e2e_count(before) + 1  # the late one waits for the next run
         assert fresh["error_rate"]["errors"] == before["error_rate"]["errors"] + 5
         assert fresh["error_rate"]["requests"] == before["error_rate"]["requests"] + 5
         rollups.roll_up(app.config)  # rolls the last few minutes again, and picks the late row up
-        after = criteria.summary("24h")
+        after = figures.summary("24h")
         assert e2e_count(after) == e2e_count(before) + 2
         assert_matches_raw(after)
 
@@ -175,7 +180,7 @@ def test_rolled_up_figures_stand_without_their_raw_rows(app):
     with app.app_context():
         seed_week()
         rollups.roll_up(app.config)
-        expected = criteria.summary("7d")
+        expected = figures.summary("7d")
         start, size = window_start(expected), expected["series"]["bucket_seconds"]
         edges = {rollups.floor_to(start + timedelta(seconds=i * size + drift), 60)
                  for i in range(len(expected["series"]["times"]) + 1) for drift in (0, 5)}
@@ -186,7 +191,7 @@ def test_rolled_up_figures_stand_without_their_raw_rows(app):
             db.session.execute(delete(model).where(model.id.in_(gone)))
         db.session.commit()
         assert db.session.execute(select(func.count()).select_from(CardPaymentPerformance)).scalar() < 60
-        again = criteria.summary("7d")
+        again = figures.summary("7d")
     assert again["stages"] == expected["stages"]
     assert again["error_rate"] == expected["error_rate"]
     assert again["series"]["stage_avg_ms"] == expected["series"]["stage_avg_ms"]
@@ -200,7 +205,7 @@ def test_the_edges_of_the_window_are_exact(app, seed):
         seed.timing("ui_update", 888.0, age=timedelta(hours=24) + timedelta(seconds=20))  # just outside
         db.session.commit()
         rollups.roll_up(app.config)
-        assert_matches_raw(criteria.summary("24h"))
+        assert_matches_raw(figures.summary("24h"))
 
 
 def test_rollups_past_their_retention_window_are_pruned(app_factory):

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from cardpay.extensions import db
+from cardpay.core.extensions import db
 from tests.admin.admin_helpers import Seed
 from tests.conftest import free_port
 

@@ -6,9 +6,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from cardpay.extensions import db
+from cardpay.admin import auth
+from cardpay.core.extensions import db
 from cardpay.models import Enrollment, Payment
-from cardpay.services import admin_auth
 from tests.admin.admin_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, Seed
 
 pytestmark = pytest.mark.browser
@@ -20,7 +20,7 @@ def open_shop(app, admin=False):
     with app.app_context():
         Seed().course(SLUG, price=49900)
         if admin:
-            admin_auth.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+            auth.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
         db.session.commit()
 
 

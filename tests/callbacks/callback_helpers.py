@@ -2,8 +2,14 @@
 
 from sqlalchemy import select
 
-from cardpay.extensions import db
-from cardpay.models import AuditLog, FastTrackApproval, ManualIntervention, Payment, WebhookEvent
+from cardpay.core.extensions import db
+from cardpay.models import (
+    AuditLog,
+    FastTrackApproval,
+    ManualIntervention,
+    Payment,
+    WebhookEvent,
+)
 
 MAIN_PATH = "/webhooks/ikhokha"
 LEGACY_PATH = "/.netlify/functions/ikhokha-webhook"

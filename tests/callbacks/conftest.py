@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from cardpay.ikhokha import signing
-from tests import factories
+from tests import factory_helpers
 from tests.callbacks.callback_helpers import MAIN_PATH, Seen
 
 _numbers = itertools.count(1)
@@ -39,7 +39,7 @@ def make_payment(app):
     def create(status="pending", paylink_id=None, external_id=None):
         n = next(_numbers)
         with app.app_context():
-            payment = factories.make_payment(status, n=n, paylink_id=paylink_id, external_id=external_id)
+            payment = factory_helpers.make_payment(status, n=n, paylink_id=paylink_id, external_id=external_id)
             return SimpleNamespace(id=payment.id, paylink_id=payment.paylink_id,
                                    external_id=payment.external_transaction_id, enrollment_id=payment.enrollment_id)
 

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from cardpay.extensions import db
+from cardpay.core.extensions import db
 from tests.callbacks.callback_helpers import MAIN_PATH, Seen, header, post
 
 CARDS = ("4242424242424242", "4242 4242 4242 4242", "4000-0000-0000-0002", "5555555555554444")

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cardpay import clock
+from cardpay.core import clock
 from cardpay.ikhokha import signing
 from tests.callbacks.callback_helpers import LEGACY_PATH, MAIN_PATH, Seen, header, post
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from cardpay.services import approvals, fast_path
+from cardpay.callbacks import one_statement
+from cardpay.payments import approvals
 from tests.callbacks.callback_helpers import MAIN_PATH, Seen, post
 from tests.conftest import free_port
 
@@ -25,7 +26,7 @@ def crashes(monkeypatch):
     monkeypatch.setattr(approvals, "apply_success", flaky)
     # The crash is injected into the general path's approval; PostgreSQL's one statement cannot
     # half-happen (tests/callbacks/test_fast_path.py covers it failing).
-    monkeypatch.setattr(fast_path, "applies", lambda verified: False)
+    monkeypatch.setattr(one_statement, "applies", lambda verified: False)
     return arm
 
 
@@ -133,7 +134,7 @@ def test_database_down_answers_503_json_and_writes_nothing(app_factory, seen, pa
 def broken_monitoring(app):
     """A receiver whose row cannot be inserted, so the commit of a callback's monitoring rows fails."""
     from cardpay import signals
-    from cardpay.extensions import db
+    from cardpay.core.extensions import db
     from cardpay.models import CardPaymentMetric
 
     def bad_row(sender, **_):
@@ -145,7 +146,7 @@ def broken_monitoring(app):
 
 def test_a_refusal_or_a_copy_is_recorded_even_when_its_monitoring_rows_cannot_be(
         client, seen, payment, success_for, broken_monitoring):
-    from cardpay import events
+    from cardpay.core import events
 
     body, headers = success_for(payment)
     assert post(client, body, headers).status_code == 200  # the payment commits before any monitoring
@@ -165,12 +166,12 @@ def test_a_copy_that_takes_the_key_while_a_crash_rolls_back_leaves_this_delivery
     """The rollback of a failed processing releases the delivery key; a copy may record itself first."""
     from sqlalchemy import insert
 
-    from cardpay import clock
-    from cardpay.extensions import db
+    from cardpay.callbacks import intake
+    from cardpay.core import clock
+    from cardpay.core.extensions import db
     from cardpay.models import WebhookEvent
-    from cardpay.services import callbacks
 
-    real_error = callbacks._processing_error
+    real_error = intake._processing_error
 
     def copy_arrives_meanwhile(event_id, exc):
         with db.engine.begin() as other:  # another worker's transaction, committed in between
@@ -180,7 +181,7 @@ def test_a_copy_that_takes_the_key_while_a_crash_rolls_back_leaves_this_delivery
                 delivery_key=f"{payment.paylink_id}:SUCCESS", processing_status="received"))
         return real_error(event_id, exc)
 
-    monkeypatch.setattr(callbacks, "_processing_error", copy_arrives_meanwhile)
+    monkeypatch.setattr(intake, "_processing_error", copy_arrives_meanwhile)
     body, headers = success_for(payment)
     response = post(client, body, headers)
     assert response.status_code == 503 and response.get_json()["error"] == "processing_failed"

@@ -3,7 +3,7 @@
 from contextlib import ExitStack
 
 from cardpay import signals
-from cardpay.extensions import db
+from cardpay.core.extensions import db
 from tests.callbacks.callback_helpers import post
 
 WATCHED = (signals.callback_received, signals.callback_rejected, signals.approval_granted,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from cardpay.extensions import db
-from cardpay.services import admin_auth
+from cardpay.admin import auth
+from cardpay.core.extensions import db
 from tests.admin.admin_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, Seed, sign_in
 
 
@@ -24,7 +24,7 @@ def fuzz_app(app_factory):
 def admin_cookie(fuzz_app):
     """The Cookie header of a signed-in admin session (the account is made here: hashing is slow)."""
     with fuzz_app.app_context():
-        admin_auth.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+        auth.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
     client = fuzz_app.test_client()
     assert sign_in(client).status_code == 302
     return f"session={client.get_cookie('session').value}"

@@ -4,7 +4,7 @@ Each operation gets a bounded number of generated requests (valid and invalid by
 in-process to the app (WSGI): every operation anonymously, the admin API again signed in. The checks are
 schemathesis' defaults less positive_data_acceptance, since a request that is valid by the schema
 is still refused by design when it lacks a signature (callbacks), names no payment (tokens) or
-comes before access (ui-ack). The document is the one cardpay.openapi builds and serves; the first
+comes before access (ui-ack). The document is the one cardpay.admin.openapi builds and serves; the first
 test makes sure that is what GET /openapi.json answers.
 """
 
@@ -15,7 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from cardpay import openapi
+from cardpay.admin import openapi
 
 BUILD = getattr(openapi, "build", None)
 # schemathesis.pytest.from_fixture reads a pytest internal that pytest 9 removed, so the schema is

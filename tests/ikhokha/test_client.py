@@ -6,7 +6,7 @@ import time
 import pytest
 
 import config
-from cardpay.errors import GatewayRejected, GatewayUnavailable
+from cardpay.core.errors import GatewayRejected, GatewayUnavailable
 from cardpay.ikhokha import signing
 from cardpay.ikhokha.client import IkhokhaClient
 from cardpay.ikhokha.sandbox import create_sandbox_app

@@ -7,10 +7,10 @@ import pytest
 import requests
 
 import config
-from cardpay.errors import GatewayRejected
+from cardpay.core.errors import GatewayRejected
+from cardpay.core.redaction import luhn_valid
 from cardpay.ikhokha import signing
 from cardpay.ikhokha.client import IkhokhaClient
-from cardpay.services.scrub import luhn_valid
 
 SIGNED_PATH = "/sandbox/ikhokha/api/payment"
 

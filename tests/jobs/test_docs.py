@@ -7,7 +7,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_command_in_the_runbook_and_deployment_guide_exists(app):
-    from cardpay.cli import cardpay_cli
+    from cardpay.core.cli import cardpay_cli
 
     commands = set(cardpay_cli.commands)
     for page in ("docs/runbook.md", "docs/deployment.md"):

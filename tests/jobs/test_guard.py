@@ -6,11 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from cardpay import clock
-from cardpay.extensions import db
-from cardpay.jobs import guard, tasks
+from cardpay.core import clock
+from cardpay.core.extensions import db
+from cardpay.jobs import guard, leases, timetable
 from cardpay.models import CardPaymentMetric, JobLease, JobRun
-from cardpay.services import leases
 
 
 def _heartbeats():
@@ -19,7 +18,7 @@ def _heartbeats():
 
 
 def test_eight_processes_firing_the_same_tick_run_it_once(app):
-    job = tasks.heartbeat_job(60)
+    job = timetable.heartbeat_job(60)
     when = clock.now()
     barrier = threading.Barrier(8)
     statuses = []
@@ -43,7 +42,7 @@ def test_eight_processes_firing_the_same_tick_run_it_once(app):
 
 
 def test_the_next_tick_runs_again(app):
-    job = tasks.heartbeat_job(60)
+    job = timetable.heartbeat_job(60)
     firing = clock.now()  # a fixed firing time: real time may cross a tick between two calls
     assert guard.run_once(app, job, "a", when=firing) == "succeeded"
     assert guard.run_once(app, job, "b", when=firing) is None
@@ -56,10 +55,10 @@ def test_ticks_are_aligned_to_the_interval_and_its_offset(app):
     from datetime import datetime, timezone
 
     when = datetime(2026, 3, 4, 2, 59, 59, tzinfo=timezone.utc)
-    daily = tasks.JOBS_BY_NAME["retention_cleanup"]
+    daily = timetable.JOBS_BY_NAME["retention_cleanup"]
     assert guard.tick_label(daily, when) == "2026-03-03T03:15:00Z"
     assert guard.tick_label(daily, when.replace(hour=3, minute=15, second=0)) == "2026-03-04T03:15:00Z"
-    assert guard.tick_label(tasks.JOBS_BY_NAME["alert_delivery"], when) == "2026-03-04T02:59:55Z"
+    assert guard.tick_label(timetable.JOBS_BY_NAME["alert_delivery"], when) == "2026-03-04T02:59:55Z"
 
 
 def test_a_failing_job_is_recorded_and_does_not_stop_the_next(app):
@@ -71,7 +70,7 @@ def test_a_failing_job_is_recorded_and_does_not_stop_the_next(app):
     job = guard.Job("fragile", 60, explode)
     assert guard.run_once(app, job, "me") == "failed"
     clock.advance(seconds=60)
-    assert guard.run_once(app, tasks.heartbeat_job(60), "me") == "succeeded"
+    assert guard.run_once(app, timetable.heartbeat_job(60), "me") == "succeeded"
     with app.app_context():
         failed = db.session.execute(select(JobRun).where(JobRun.job_name == "fragile")).scalar_one()
         assert failed.status == "failed"
@@ -81,7 +80,7 @@ def test_a_failing_job_is_recorded_and_does_not_stop_the_next(app):
 
 
 def test_a_job_whose_service_is_missing_is_skipped(app):
-    job = guard.Job("future", 60, lambda ctx: tasks._optional("cardpay.services.not_built_yet", "go")())
+    job = guard.Job("future", 60, lambda ctx: timetable._optional("cardpay.services.not_built_yet", "go")())
     assert guard.run_once(app, job, "me") == "skipped"
     with app.app_context():
         run = db.session.execute(select(JobRun)).scalar_one()

@@ -14,8 +14,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from cardpay import clock
-from cardpay.extensions import db
+from cardpay.core import clock
+from cardpay.core.extensions import db
 from cardpay.models import CardPaymentMetric, JobLease, JobRun
 from tests.conftest import free_port
 from tests.jobs.conftest import BIN, on_postgres, on_sqlite, process_env

@@ -10,14 +10,14 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from cardpay import clock
-from cardpay.extensions import db
+from cardpay.core import clock
+from cardpay.core.extensions import db
 from cardpay.ikhokha.client import IkhokhaClient
 from cardpay.ikhokha.sandbox import create_sandbox_app, state_of
-from cardpay.jobs import guard, tasks
+from cardpay.jobs import guard, timetable
 from cardpay.models import FastTrackApproval, JobRun, ManualIntervention, Payment
-from cardpay.services import reconciliation
-from tests import factories
+from cardpay.payments import reconciliation
+from tests import factory_helpers
 from tests.conftest import LiveServer
 
 SILENT_SUCCESS_CARD = "4000000000000077"  # the sandbox charges it and sends no callback
@@ -48,7 +48,7 @@ def make_payment(app_factory, gateway):
                 "amount": 49900, "currency": "ZAR", "externalTransactionID": reference, "mode": "live",
                 "description": "Python 101", "urls": {"callbackUrl": "http://127.0.0.1:9/never",
                                                       "successPageUrl": "http://127.0.0.1:9/done"}})
-            payment = factories.make_payment(n=number, paylink_id=answer["paylinkID"], external_id=reference,
+            payment = factory_helpers.make_payment(n=number, paylink_id=answer["paylinkID"], external_id=reference,
                                              token=f"tok-{number}")
             # Backdated after the fact: staleness is judged by when the paylink was made.
             payment.created_at = payment.paylink_created_at = clock.now() - timedelta(minutes=age_minutes)
@@ -83,7 +83,7 @@ def test_pending_payment_that_succeeded_is_approved_by_the_job(make_payment, gat
     payment_id, paylink_id = new_payment()
     _pay_silently(server, paylink_id)
 
-    assert guard.run_once(app, tasks.JOBS_BY_NAME["stale_payment_reconciliation"], "scheduler-a") == "succeeded"
+    assert guard.run_once(app, timetable.JOBS_BY_NAME["stale_payment_reconciliation"], "scheduler-a") == "succeeded"
 
     assert _payment(app, payment_id) == {"status": "succeeded", "enrollment": "active", "checks": 1,
                                          "method": "status_poll"}

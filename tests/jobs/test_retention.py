@@ -5,10 +5,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from cardpay import clock
-from cardpay.extensions import db
-from cardpay.jobs import guard, tasks
-from cardpay.models import AuditLog, CardPaymentAlert, CardPaymentMetric, CardPaymentPerformance, JobRun
+from cardpay.core import clock
+from cardpay.core.extensions import db
+from cardpay.jobs import guard, timetable
+from cardpay.models import (
+    AuditLog,
+    CardPaymentAlert,
+    CardPaymentMetric,
+    CardPaymentPerformance,
+    JobRun,
+)
 from tests.jobs.conftest import on_postgres
 
 # label -> age in days; with the default windows (90/90/365/365, job runs 14) the "old" ones go.
@@ -111,7 +117,7 @@ def test_dry_run_counts_and_deletes_nothing(app, runner):
 def test_the_daily_job_applies_the_same_windows(app):
     with app.app_context():
         seed()
-    assert guard.run_once(app, tasks.JOBS_BY_NAME["retention_cleanup"], "scheduler-a") == "succeeded"
+    assert guard.run_once(app, timetable.JOBS_BY_NAME["retention_cleanup"], "scheduler-a") == "succeeded"
     with app.app_context():
         left = survivors()
         run = db.session.execute(select(JobRun).where(JobRun.job_name == "retention_cleanup")).scalar_one()
@@ -158,7 +164,7 @@ def test_sql_function_and_python_cleanup_delete_the_same_rows(app_factory, windo
 
 def test_a_large_cleanup_paces_itself_between_batches(app, monkeypatch):
     """Full batches are followed by a pause (SQLite: its lock's retry interval; PostgreSQL: twice the batch's time)."""
-    from cardpay.services import retention
+    from cardpay.jobs import retention
 
     with app.app_context():
         seed()

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
-from cardpay import clock
-from cardpay.extensions import db
+from cardpay.core import clock
+from cardpay.core.extensions import db
 from cardpay.models import CardPaymentMetric
 
 ROWS = 200_000

@@ -5,13 +5,13 @@ from datetime import timedelta
 from sqlalchemy import select
 
 import config as cardpay_config
-from cardpay import clock
-from cardpay.extensions import db
-from cardpay.jobs import guard, tasks
+from cardpay.core import clock
+from cardpay.core.extensions import db
+from cardpay.jobs import guard, timetable
 from cardpay.models import AuditLog, CardPaymentAlert, SecretRotation
 from tests.conftest import TEST_SECRET_KEY
 
-REMINDER = tasks.JOBS_BY_NAME["secret_rotation_reminder"]
+REMINDER = timetable.JOBS_BY_NAME["secret_rotation_reminder"]
 
 
 def _open_reminders(app):

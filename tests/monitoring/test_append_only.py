@@ -3,9 +3,10 @@ its rollback, kept through a SAVEPOINT's rollback."""
 
 from sqlalchemy import func, select
 
-from cardpay import append_only, clock
-from cardpay.extensions import db
+from cardpay.core import clock
+from cardpay.core.extensions import db
 from cardpay.models import AuditLog, CardPaymentMetric
+from cardpay.monitoring import append_only
 
 
 def _metric(name):

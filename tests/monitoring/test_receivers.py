@@ -4,16 +4,22 @@ part off, and a receiver that raises never breaks publishing (so never a payment
 import pytest
 from sqlalchemy import func, select
 
-from cardpay import events, signals
-from cardpay.extensions import db
-from cardpay.models import (CardPaymentAlert, CardPaymentBusinessMetric, CardPaymentMetric, CardPaymentPerformance,
-                            Payment)
-from tests import factories
+from cardpay import signals
+from cardpay.core import events
+from cardpay.core.extensions import db
+from cardpay.models import (
+    CardPaymentAlert,
+    CardPaymentBusinessMetric,
+    CardPaymentMetric,
+    CardPaymentPerformance,
+    Payment,
+)
+from tests import factory_helpers
 
 
 def make_payment(status="succeeded", amount_cents=49900, n=1):
     """A payment in the given status (succeeded by default, as most receivers see them)."""
-    return factories.make_payment(status, n=n, amount_cents=amount_cents)
+    return factory_helpers.make_payment(status, n=n, amount_cents=amount_cents)
 
 
 def publish_a_journey(payment):

@@ -13,7 +13,7 @@ callback back that long.
 from flask import Blueprint, Flask
 from werkzeug.exceptions import HTTPException
 
-from cardpay.extensions import csrf
+from cardpay.core.extensions import csrf
 from cardpay.ikhokha.sandbox.state import SandboxState
 
 URL_PREFIX = "/sandbox/ikhokha"
@@ -30,6 +30,14 @@ def _attach_state(setup_state):
 def state_of(app):
     """Return the sandbox state of an app that serves the sandbox."""
     return app.extensions["ikhokha_sandbox"]
+
+
+def init_app(app):
+    """Mount the sandbox inside cardpay when SANDBOX_GATEWAY_ENABLED; add the sandbox-gateway command."""
+    from cardpay.ikhokha.sandbox import commands  # noqa: F401  (registers itself)
+
+    if app.config["SANDBOX_GATEWAY_ENABLED"]:
+        app.register_blueprint(bp)
 
 
 def create_sandbox_app(callback_delay=0.0):

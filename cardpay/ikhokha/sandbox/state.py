@@ -11,8 +11,8 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 
-from cardpay import clock
-from cardpay.services.scrub import luhn_valid
+from cardpay.core import clock
+from cardpay.core.redaction import luhn_valid
 
 APPROVED_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"

@@ -1,0 +1,90 @@
+"""What an operator may do from the admin pages: resolve alerts, decide manual-review items, revoke access.
+
+Each action commits its change, then publishes its domain events and one admin-action event with
+who and why; handlers/audit turns that event into the audit_logs row (one writer, one row per action).
+"""
+
+from sqlalchemy import update
+
+from cardpay.core import clock, events
+from cardpay import signals
+from cardpay.core.extensions import db
+from cardpay.models import CardPaymentAlert, Enrollment, ManualIntervention, Payment
+from cardpay.alerting import alerts
+from cardpay.payments import approvals
+
+
+class ActionRefused(Exception):
+    """The action cannot be done in the current state (already resolved, nothing to approve, ...)."""
+
+
+def _finish(actor, action, target_type, target_id, reason, details, domain_events=()):
+    """Commit the action, then publish its domain events and the admin-action event (the audit row)."""
+    db.session.commit()
+    events.publish_all(list(domain_events) + [(signals.admin_action, {
+        "action": action, "actor": actor, "target_type": target_type, "target_id": str(target_id),
+        "reason": reason, "details": details or {}})])
+
+
+def resolve_alert(alert_id, actor, reason):
+    """Resolve an open alert (one resolve notice goes out through the alert manager)."""
+    alert = db.session.get(CardPaymentAlert, alert_id)
+    if alert is None or alert.resolved:
+        raise ActionRefused("That alert is not open any more.")
+    details = {"fingerprint": alert.fingerprint, "alert_type": alert.alert_type, "severity": alert.severity}
+    # The alert manager marks it resolved and queues the resolve notice; this commit makes both durable.
+    alerts.resolve_alert(alert, actor)
+    _finish(actor, "alert_resolved", "alert", alert_id, reason, details)
+    return f"Alert {alert_id} resolved."
+
+
+def _open_intervention(intervention_id):
+    item = db.session.get(ManualIntervention, intervention_id)
+    if item is None or item.status != "open":
+        raise ActionRefused("That review item has already been decided.")
+    return item
+
+
+def approve_review(intervention_id, actor, reason):
+    """Approve a manual-review item: access is granted with approval method manual."""
+    item = _open_intervention(intervention_id)
+    if item.payment_id is None:
+        raise ActionRefused("This item has no payment to approve; reject it with a reason instead.")
+    decision = approvals.approve_manual_review(item, actor, reason)
+    if decision.outcome not in ("approved", "already_approved"):
+        db.session.rollback()
+        raise ActionRefused(f"The payment could not be approved ({decision.outcome}).")
+    details = {"payment_id": item.payment_id, "outcome": decision.outcome, "review_reason": item.reason}
+    _finish(actor, "manual_review_approved", "manual_intervention", item.id, reason, details, decision.events)
+    return f"Review item {item.id} approved; the learner has access."
+
+
+def reject_review(intervention_id, actor, reason):
+    """Reject a manual-review item: no access, the payment is marked failed."""
+    item = _open_intervention(intervention_id)
+    decision = approvals.reject_manual_review(item, actor, reason)
+    if decision.outcome != "rejected":
+        db.session.rollback()
+        raise ActionRefused("That review item has already been decided.")
+    details = {"payment_id": item.payment_id, "review_reason": item.reason}
+    _finish(actor, "manual_review_rejected", "manual_intervention", item.id, reason, details, decision.events)
+    return f"Review item {item.id} rejected."
+
+
+def revoke_access(payment_id, actor, reason):
+    """Revoke the access a payment bought (the enrollment becomes revoked; the payment stays as it was)."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        raise ActionRefused("No such payment.")
+    now = clock.now()
+    won = db.session.execute(
+        update(Enrollment).where(Enrollment.id == payment.enrollment_id, Enrollment.status == "active")
+        .values(status="revoked", revoked_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if not won:
+        db.session.rollback()
+        raise ActionRefused("That enrollment has no active access to revoke.")
+    details = {"enrollment_id": payment.enrollment_id, "learner": payment.enrollment.learner.email,
+               "course": payment.enrollment.course.slug}
+    _finish(actor, "access_revoked", "payment", payment.id, reason, details)
+    return f"Access revoked for {details['learner']} on {details['course']}."

@@ -1,0 +1,188 @@
+"""On PostgreSQL, the common callback outcomes each in one statement: one round trip, one transaction.
+
+Most callbacks are a first SUCCESS for a payment waiting for it, a copy of one already processed,
+or a refusal. For those, services/callbacks would send several statements and a commit; here one
+data-modifying statement does the same writes as its own transaction (autocommit), on a pooled
+connection used directly:
+
+- a first delivery: its webhook_events record (processed), the payment's move to succeeded, the
+  enrollment's access, the fast_track_approvals row and the approval's audit row;
+- a copy of a finished delivery: its record, marked duplicate of the original;
+- a refused delivery: its record and its audit row.
+
+The rows are those the general path writes (tests/callbacks/test_fast_path.py compares them).
+Anything else — no such payment, a payment not waiting, a reference that differs, an original
+still unfinished, fast track switched off, SQLite, any error — writes nothing here and returns
+None: the general path then handles the delivery as it always does.
+
+Why an approval here is safe to race: the payment is locked (``FOR UPDATE``) before the record
+takes the delivery key, so once the statement has the payment in an approvable state, its UPDATE
+cannot lose to a status poll or a copy; a copy waits for the lock, finds the payment approved and
+the key taken, and falls through to the general path, which records it as a duplicate.
+"""
+
+import json
+import logging
+from types import SimpleNamespace
+
+import psycopg
+from flask import current_app
+
+from cardpay.core import clock, database
+from cardpay.core.extensions import db
+from cardpay.payments import approvals
+from cardpay.callbacks import records
+
+log = logging.getLogger(__name__)
+
+RECEIVE = """
+WITH pay AS (
+    SELECT id FROM payments
+    WHERE paylink_id = %(paylink_id)s AND status IN ('created', 'pending', 'failed')
+      AND (%(reference)s::text IS NULL OR external_transaction_id = %(reference)s::text)
+    FOR UPDATE
+), recorded AS (
+    INSERT INTO webhook_events (received_at, path, remote_ip, headers, body, body_size, delivery_key, paylink_id,
+                                callback_status, signature_valid, verdict, processing_status, http_status,
+                                payment_id, processed_at)
+    SELECT %(received_at)s::timestamp, %(path)s::text, %(remote_ip)s::text, %(headers)s::json, %(body)s::text,
+           %(body_size)s::integer, %(delivery_key)s::text, %(paylink_id)s::text, %(callback_status)s::text,
+           %(signature_valid)s::boolean, 'accepted', 'processed', 200, pay.id, %(now)s::timestamp
+    FROM pay
+    ON CONFLICT DO NOTHING
+    RETURNING id, payment_id
+), approved AS (
+    UPDATE payments p SET status = 'succeeded', succeeded_at = %(now)s, access_granted_at = %(now)s,
+        updated_at = %(now)s, outcome_known_at = coalesce(p.outcome_known_at, %(received_at)s),
+        detection_method = coalesce(p.detection_method, 'callback'), failure_reason = NULL
+    FROM recorded WHERE p.id = recorded.payment_id
+    RETURNING p.id, p.enrollment_id, p.amount_cents, p.currency, p.return_page_at, p.outcome_known_at,
+              p.detection_method
+), granted AS (
+    UPDATE enrollments e SET status = 'active', access_granted_at = %(now)s, revoked_at = NULL, updated_at = %(now)s
+    FROM approved WHERE e.id = approved.enrollment_id
+), approval AS (
+    INSERT INTO fast_track_approvals (payment_id, method, outcome, processing_time_ms, created_at)
+    SELECT id, 'fast_track', 'approved', %(processing_ms)s::float8, %(now)s::timestamp FROM approved
+    RETURNING id, payment_id
+), audited AS (
+    INSERT INTO audit_logs (timestamp, actor, action, target_type, target_id, ip, outcome, details)
+    SELECT %(now)s::timestamp, 'system', 'approval_granted', 'payment', approval.payment_id::text,
+           %(remote_ip)s::text, 'ok',
+           json_build_object('approval_id', approval.id, 'method', 'fast_track',
+                             'processing_time_ms', %(processing_ms)s::float8)
+    FROM approval WHERE %(audit)s::boolean
+), original AS (
+    SELECT id, payment_id FROM webhook_events
+    WHERE delivery_key = %(delivery_key)s AND processing_status NOT IN ('received', 'failed')
+), duplicate AS (
+    INSERT INTO webhook_events (received_at, path, remote_ip, headers, body, body_size, duplicate_of_id, paylink_id,
+                                callback_status, signature_valid, verdict, processing_status, http_status)
+    SELECT %(received_at)s::timestamp, %(path)s::text, %(remote_ip)s::text, %(headers)s::json, %(body)s::text,
+           %(body_size)s::integer, original.id, %(paylink_id)s::text, %(callback_status)s::text,
+           %(signature_valid)s::boolean, 'accepted', 'duplicate', 200
+    FROM original WHERE NOT EXISTS (SELECT 1 FROM recorded)
+    RETURNING id
+)
+SELECT recorded.id, approval.id, approved.id, approved.amount_cents, approved.currency, approved.return_page_at,
+       approved.outcome_known_at, approved.detection_method, NULL, NULL
+FROM recorded JOIN approved ON true JOIN approval ON true
+UNION ALL
+SELECT duplicate.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, original.id, original.payment_id
+FROM duplicate JOIN original ON true
+"""
+
+REJECT = """
+WITH recorded AS (
+    INSERT INTO webhook_events (received_at, path, remote_ip, headers, body, body_size, paylink_id, callback_status,
+                                signature_valid, verdict, processing_status, error, http_status)
+    VALUES (%(received_at)s::timestamp, %(path)s::text, %(remote_ip)s::text, %(headers)s::json, %(body)s::text,
+            %(body_size)s::integer, %(paylink_id)s::text, %(callback_status)s::text, %(signature_valid)s::boolean,
+            %(verdict)s::text, 'rejected', %(error)s::text, %(http_status)s::integer)
+    RETURNING id
+), audited AS (
+    INSERT INTO audit_logs (timestamp, actor, action, target_type, target_id, ip, outcome, reason, details)
+    SELECT %(now)s::timestamp, 'callback', 'callback_rejected', 'webhook_event', recorded.id::text,
+           %(remote_ip)s::text, 'rejected', %(verdict)s::text, %(details)s::json
+    FROM recorded WHERE %(audit)s::boolean
+)
+SELECT id FROM recorded
+"""
+
+
+def applies(verified):
+    """Tell whether a verified delivery may take the one-statement path."""
+    return verified.status == "SUCCESS" and current_app.config["ENABLE_CARD_PAYMENT_FAST_TRACK"] and database.is_postgresql()
+
+
+def _audit_on():
+    return bool(current_app.config["ENABLE_CARD_PAYMENT_AUDIT_LOGGING"])
+
+
+def _parameters(delivery, verified, received_at, now, processing_ms):
+    values = records.record_values(delivery, received_at, delivery_key=records.delivery_key(
+        verified.paylink_id, verified.status), **records.verified_values(verified))
+    return {**values, "received_at": clock.naive_utc(received_at), "now": clock.naive_utc(now), "headers": json.dumps(values["headers"]),
+            "reference": verified.external_id, "processing_ms": processing_ms, "audit": _audit_on()}
+
+
+def _execute(statement, parameters):
+    """Run a statement in a transaction of its own; return its row, or None when it wrote nothing."""
+    connection = db.engine.raw_connection()
+    try:
+        raw = connection.dbapi_connection
+        raw.autocommit = True  # one statement, one transaction: no BEGIN and COMMIT round trips
+        try:
+            return raw.execute(statement, parameters, prepare=True).fetchone()
+        finally:
+            if not raw.closed:
+                raw.autocommit = False
+    except psycopg.OperationalError:
+        connection.invalidate()  # a dead connection: the pool opens a new one for the general path
+        raise
+    finally:
+        connection.close()
+
+
+def receive(delivery, verified, received_at):
+    """Record and apply a first delivery, or record a copy, in one statement.
+
+    Returns (event_id, decision or None, original) — ``decision`` for an approval, ``original``
+    (id, payment_id) for a duplicate — or None when the general path must handle the delivery.
+    On an error nothing was written, except when the connection died after the server committed:
+    then the general path finds the delivery recorded and answers it as a duplicate (the approval
+    stands; only its events, counted on /metrics, are not published).
+    """
+    now = clock.now()
+    processing_ms = approvals.ms_between(received_at, now) or 0.0
+    try:
+        row = _execute(RECEIVE, _parameters(delivery, verified, received_at, now, processing_ms))
+    except psycopg.Error as exc:
+        log.warning("one-statement callback path failed (%s); the general path takes the delivery",
+                    type(exc).__name__)
+        return None
+    if row is None:
+        return None
+    event_id, approval_id, payment_id, amount_cents, currency, return_page_at, outcome_known_at, method, \
+        original_id, original_payment_id = row
+    if approval_id is None:
+        return event_id, None, (original_id, original_payment_id)
+    payment = SimpleNamespace(id=payment_id, amount_cents=amount_cents, currency=currency,
+                              return_page_at=clock.as_utc(return_page_at), outcome_known_at=clock.as_utc(outcome_known_at),
+                              detection_method=method)
+    events = approvals.approval_events(payment, approval_id, "fast_track", processing_ms)
+    return event_id, approvals.Decision("approved", approval_id=approval_id, events=events, payment=payment), None
+
+
+def reject(delivery, rejection, received_at, audit_details):
+    """Record a refused delivery and its audit row in one statement; return the record's id, or None on error."""
+    values = records.rejected_values(delivery, rejection, received_at)
+    try:
+        row = _execute(REJECT, {**values, "received_at": clock.naive_utc(received_at), "now": clock.naive_utc(clock.now()),
+                                "headers": json.dumps(values["headers"]), "details": json.dumps(audit_details),
+                                "audit": _audit_on()})
+    except psycopg.Error as exc:
+        log.warning("one-statement record of a refused callback failed (%s); the general path records it",
+                    type(exc).__name__)
+        return None
+    return row[0]

@@ -1,0 +1,170 @@
+"""The webhook_events record of every callback delivery: every one is recorded, valid or not.
+
+A verified delivery carries the delivery key "paylinkID:STATUS", unique in the table, so the
+database itself recognises a duplicate even when copies arrive at the same instant; a rejected
+delivery carries no key and can never block a later valid one. A first delivery's record is
+inserted in the transaction that processes it, and the record of a refusal or a copy in the one
+that commits its monitoring rows (services/callbacks commits). Rows are written with Core inserts:
+nothing here needs them back as ORM objects.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, insert, select, text, update
+
+from cardpay.core import clock
+from cardpay.core.extensions import db
+from cardpay.models import WebhookEvent
+from cardpay.core import redaction
+
+log = logging.getLogger(__name__)
+UNFINISHED = ("received", "failed")  # verified deliveries whose processing has not completed
+
+
+def delivery_key(paylink_id, status):
+    """Return the key that makes a second delivery of the same outcome a duplicate."""
+    return f"{paylink_id}:{status}"
+
+
+_EVENTS = WebhookEvent.__table__
+_INSERT = insert(_EVENTS).returning(_EVENTS.c.id)
+_COLUMNS = [column for column in _EVENTS.columns if not column.primary_key]
+# The same SQL on PostgreSQL and SQLite; as text, because the dialects' on_conflict_do_nothing()
+# constructs carry no cache key and would be compiled again on every callback.
+_INSERT_NEW = text(
+    f"INSERT INTO {_EVENTS.name} ({', '.join(c.name for c in _COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c.key for c in _COLUMNS)}) ON CONFLICT DO NOTHING RETURNING id"
+).bindparams(*[bindparam(c.key, type_=c.type) for c in _COLUMNS]).columns(_EVENTS.c.id)
+_ORIGINAL = select(_EVENTS.c.id, _EVENTS.c.processing_status, _EVENTS.c.received_at, _EVENTS.c.payment_id).where(
+    _EVENTS.c.delivery_key == bindparam("key"))
+_FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).values(
+    processing_status=bindparam("status"), payment_id=bindparam("payment_id"), processed_at=bindparam("now"),
+    error=db.func.coalesce(bindparam("note", type_=_EVENTS.c.error.type), _EVENTS.c.error),
+    http_status=db.func.coalesce(_EVENTS.c.http_status, 200))
+
+
+def record_values(delivery, received_at, drop_body=False, **values):
+    """Return the columns of a delivery's record (path, address, redacted headers, masked body) plus ``values``."""
+    return {"received_at": received_at, "path": redaction.mask_card_data(delivery.path)[:300],
+            "remote_ip": (delivery.remote_ip or "")[:64] or None,
+            "headers": redaction.redact_headers(delivery.headers.items()),
+            "body": None if drop_body else redaction.stored_body(delivery.raw_body),
+            "body_size": delivery.body_size, "duplicate_of_id": None, "delivery_key": None, "payment_id": None,
+            **values}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The record of a copy of an earlier delivery, and what that original looked like."""
+
+    event_id: int
+    original_id: int = None
+    original_status: str = None
+    original_received_at: datetime = None
+    original_payment_id: int = None
+
+
+def rejected_paylink(rejection):
+    """Return the paylinkID a rejected delivery named, card data masked, as recorded; None if it named none."""
+    paylink = rejection.payload.get("paylinkID") if isinstance(rejection.payload, dict) else None
+    return redaction.mask_card_data(paylink)[:128] if isinstance(paylink, str) else None
+
+
+def rejected_values(delivery, rejection, received_at):
+    """Return the columns of a rejected delivery's record (no key; the body dropped when oversized)."""
+    status = rejection.payload.get("status") if isinstance(rejection.payload, dict) else None
+    return record_values(
+        delivery, received_at, drop_body=rejection.status == 413, paylink_id=rejected_paylink(rejection),
+        callback_status=redaction.mask_card_data(status)[:20] if isinstance(status, str) else None,
+        signature_valid=rejection.signature_valid, verdict=rejection.code, processing_status="rejected",
+        error=rejection.message, http_status=rejection.status)
+
+
+def record_rejected(delivery, rejection, received_at):
+    """Insert the record of a rejected delivery in the current transaction; return its id."""
+    return db.session.execute(_INSERT, rejected_values(delivery, rejection, received_at)).scalar_one()
+
+
+def verified_values(verified):
+    """Return the record columns that say a delivery passed every check."""
+    return {"paylink_id": verified.paylink_id, "callback_status": verified.status,
+            "signature_valid": verified.signature_valid, "verdict": "accepted", "error": None}
+
+
+def record_first(delivery, verified, received_at):
+    """Insert a verified delivery's record in the current transaction (uncommitted); None when its key exists.
+
+    The insert takes the unique key, so a copy arriving meanwhile waits for this transaction and then
+    finds the key taken: the caller processes the delivery and commits record and outcome together.
+    """
+    return db.session.execute(_INSERT_NEW, record_values(
+        delivery, received_at, delivery_key=delivery_key(verified.paylink_id, verified.status),
+        processing_status="received", http_status=None, processed_at=None, **verified_values(verified))).scalar()
+
+
+def record_duplicate(delivery, verified, received_at, http_status=200):
+    """Insert the record of a copy of a recorded delivery in the current transaction; LookupError if none is."""
+    original = db.session.execute(_ORIGINAL, {"key": delivery_key(verified.paylink_id, verified.status)}).one_or_none()
+    if original is None:
+        raise LookupError("the original delivery of this copy is no longer recorded")
+    event_id = db.session.execute(_INSERT, record_values(
+        delivery, received_at, duplicate_of_id=original.id, processing_status="duplicate", http_status=http_status,
+        processed_at=None, **verified_values(verified))).scalar_one()
+    return Recorded(event_id, *original)
+
+
+def record_failed(delivery, verified, received_at, error):
+    """Record a first delivery whose processing was rolled back, marked failed, for a redelivery or a replay.
+
+    The rollback released the delivery key, so a copy may have taken it meanwhile: then this one is
+    recorded as that copy's duplicate, answered 503 too. Returns the record's id (current transaction).
+    """
+    failed = {"processing_status": "failed", "error": error[:2000], "http_status": 503, "processed_at": None}
+    event_id = db.session.execute(_INSERT_NEW, record_values(
+        delivery, received_at, delivery_key=delivery_key(verified.paylink_id, verified.status),
+        **{**verified_values(verified), **failed})).scalar()
+    if event_id is not None:
+        return event_id
+    return record_duplicate(delivery, verified, received_at, http_status=503).event_id
+
+
+def claim(event_id):
+    """Take an unfinished delivery for processing inside the current transaction; tell whether we got it."""
+    result = db.session.execute(
+        update(WebhookEvent).where(WebhookEvent.id == event_id, WebhookEvent.processing_status.in_(UNFINISHED))
+        .values(processing_status="processing").execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def finish(event_id, status, payment_id=None, note=None):
+    """Mark a claimed delivery done, in the processing transaction."""
+    db.session.execute(_FINISH, {"event_id": event_id, "status": status, "payment_id": payment_id,
+                                 "now": clock.now(), "note": note or None})
+
+
+def _write_quietly(statement, event_id, what):
+    try:
+        db.session.execute(statement.execution_options(synchronize_session=False))
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the database may be the reason processing failed
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001
+            db.session.remove()
+        log.warning("could not mark callback delivery %s as %s", event_id, what)
+
+
+def mark_failed(event_id, error, http_status=503):
+    """Record that processing failed (its transaction was rolled back); never raises."""
+    _write_quietly(update(WebhookEvent).where(WebhookEvent.id == event_id,
+                                              WebhookEvent.processing_status.in_(UNFINISHED))
+                   .values(processing_status="failed", error=error[:2000],
+                           http_status=db.func.coalesce(WebhookEvent.http_status, http_status)), event_id, "failed")
+
+
+def mark_answered(event_id, http_status):
+    """Correct the answer recorded for a duplicate whose redelivery could not finish its original; never raises."""
+    _write_quietly(update(WebhookEvent).where(WebhookEvent.id == event_id).values(http_status=http_status),
+                   event_id, f"answered {http_status}")

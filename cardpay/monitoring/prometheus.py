@@ -1,0 +1,163 @@
+"""GET /metrics: a Prometheus collector that reads cardpay's figures from the database at scrape time.
+
+Under gunicorn each worker is a separate process, so in-memory counters would show whichever worker
+answered the scrape. Every figure here is read from the tables all workers write (card_payment_metrics,
+card_payment_performance, fast_track_approvals, card_payment_alerts, alert_deliveries,
+manual_interventions), so any worker reports the same totals. Only the few figures that really are
+per process (receiver failures, log records dropped) are exported as such, labelled with the pid.
+Counters restart from zero when the retention cleanup removes old rows; Prometheus treats that as a
+counter reset, which rate() and increase() already handle.
+"""
+
+import json
+import logging
+import os
+
+from flask import Blueprint, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
+from sqlalchemy import case, cast, func, select
+from sqlalchemy.types import Text
+
+from cardpay.core import events, logs
+from cardpay.monitoring import worker_buffer
+from cardpay.core.extensions import db
+from cardpay.models import (AlertDelivery, CardPaymentAlert, CardPaymentMetric, CardPaymentPerformance,
+                            FastTrackApproval, ManualIntervention)
+from cardpay.models.monitoring import SEVERITIES, STAGES
+
+log = logging.getLogger(__name__)
+bp = Blueprint("monitoring", __name__)
+STAGE_BUCKETS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60)
+# The per-process figures: (metric name, help text, the owning module's stats dict, its key). Those
+# dicts are updated in place, so reading them at scrape time gives this worker's running total.
+PROCESS_COUNTERS = (
+    ("cardpay_process_receiver_failures", "Signal receivers that raised", events.failures, "receivers"),
+    ("cardpay_process_monitoring_commit_failures", "Monitoring commits that failed", events.failures, "commits"),
+    ("cardpay_process_monitoring_rows_dropped", "Buffered monitoring rows dropped after failed flushes",
+     worker_buffer.stats, "dropped"),
+    ("cardpay_process_monitoring_flush_failures", "Flushes of buffered monitoring rows that failed",
+     worker_buffer.stats, "failed_flushes"),
+    ("cardpay_process_log_records_dropped", "Log records dropped by the aggregation shipper",
+     logs.shipper_stats, "dropped"),
+)
+
+
+class CardpayCollector:
+    """Collect every cardpay figure from the database (plus per-process counters) for one scrape."""
+
+    def collect(self):
+        """Yield the metric families; a database failure yields cardpay_database_up 0 instead."""
+        up = GaugeMetricFamily("cardpay_database_up", "1 when the figures below could be read from the database")
+        try:
+            families = list(self._database_families())
+            up.add_metric([], 1)
+        except Exception:  # noqa: BLE001 - a scrape must answer even when the database does not
+            db.session.rollback()
+            log.exception("/metrics could not read the database")
+            families = []
+            up.add_metric([], 0)
+        yield up
+        yield from families
+        yield from self._process_families()
+
+    def _database_families(self):
+        sums = self._metric_sums()
+        yield self._counter("cardpay_callbacks", "Callbacks received, by result and outcome (or rejection reason)",
+                            ["result", "outcome"],
+                            [(("accepted", lab.get("outcome")), v) for lab, v in sums.get("callbacks_received", [])]
+                            + [(("rejected", lab.get("reason")), v) for lab, v in sums.get("callbacks_rejected", [])])
+        yield self._counter("cardpay_payments", "Payments that reached an outcome", ["status"],
+                            [(("succeeded",), v) for _, v in sums.get("payments_succeeded", [])]
+                            + [(("failed",), v) for _, v in sums.get("payments_failed", [])])
+        yield self._counter("cardpay_revenue_cents", "Revenue of succeeded payments, in cents", ["currency"],
+                            [((lab.get("currency"),), v) for lab, v in sums.get("revenue_cents", [])])
+        yield self._counter("cardpay_requests", "Callback and checkout requests answered", ["endpoint", "status_class"],
+                            [((lab.get("endpoint"), lab.get("status_class")), v)
+                             for lab, v in sums.get("requests_finished", [])])
+        yield self._counter("cardpay_request_errors", "Callback and checkout requests that ended in an error",
+                            ["endpoint"], [((lab.get("endpoint"),), v) for lab, v in sums.get("request_errors", [])])
+        yield self._counter("cardpay_alerts_raised", "Alerts raised, repeats included", ["alert_type", "severity"],
+                            [((lab.get("alert_type"), lab.get("severity")), v)
+                             for lab, v in sums.get("alerts_raised", [])])
+        yield self._counter("cardpay_approvals", "Approvals and approval attempts, by method and outcome",
+                            ["method", "outcome"], [((method, outcome), n) for method, outcome, n in db.session.execute(
+                                select(FastTrackApproval.method, FastTrackApproval.outcome, func.count())
+                                .group_by(FastTrackApproval.method, FastTrackApproval.outcome)).all()])
+        yield from self._stage_families()
+        yield self._gauge("cardpay_alerts_open", "Open alerts by severity", ["severity"], self._open_alerts())
+        yield self._gauge("cardpay_alert_deliveries", "Alert notifications in the outbox by channel and status",
+                          ["channel", "status"], [((channel, status), n) for channel, status, n in db.session.execute(
+                              select(AlertDelivery.channel, AlertDelivery.status, func.count())
+                              .group_by(AlertDelivery.channel, AlertDelivery.status)).all()])
+        yield self._gauge("cardpay_manual_interventions_open", "Items waiting in the manual-review queue", [],
+                          [((), db.session.execute(select(func.count(ManualIntervention.id)).where(
+                              ManualIntervention.status == "open")).scalar())])
+        db.session.commit()  # end the read transaction; a scrape holds nothing open
+
+    def _metric_sums(self):
+        """Return {metric_name: [(labels, total)]}, summed in the database per label set."""
+        labels_text = cast(CardPaymentMetric.labels, Text)
+        rows = db.session.execute(select(CardPaymentMetric.metric_name, labels_text, func.sum(CardPaymentMetric.value))
+                                  .group_by(CardPaymentMetric.metric_name, labels_text)).all()
+        sums = {}
+        for name, text, total in rows:
+            sums.setdefault(name, []).append((json.loads(text) if text else {}, float(total or 0)))
+        return sums
+
+    def _stage_families(self):
+        perf = CardPaymentPerformance
+        columns = [func.count(), func.coalesce(func.sum(perf.duration_ms), 0),
+                   func.sum(case((perf.exceeded.is_(True), 1), else_=0))]
+        columns += [func.sum(case((perf.duration_ms <= bound * 1000, 1), else_=0)) for bound in STAGE_BUCKETS_SECONDS]
+        rows = {row[0]: row[1:] for row in db.session.execute(select(perf.operation, *columns)
+                                                              .group_by(perf.operation)).all()}
+        histogram = HistogramMetricFamily("cardpay_stage_duration_seconds",
+                                          "Duration of each payment stage", labels=["operation"])
+        exceeded = CounterMetricFamily("cardpay_stage_threshold_exceeded", "Stage timings over their threshold",
+                                       labels=["operation"])
+        for stage in STAGES:
+            count, total_ms, over, *cumulative = rows.get(stage, (0, 0, 0) + (0,) * len(STAGE_BUCKETS_SECONDS))
+            buckets = [(floatToGoString(bound), int(n or 0)) for bound, n in zip(STAGE_BUCKETS_SECONDS, cumulative)]
+            histogram.add_metric([stage], buckets + [("+Inf", int(count))], float(total_ms) / 1000.0)
+            exceeded.add_metric([stage], int(over or 0))
+        yield histogram
+        yield exceeded
+
+    def _open_alerts(self):
+        counts = dict(db.session.execute(select(CardPaymentAlert.severity, func.count()).where(
+            CardPaymentAlert.resolved.is_(False)).group_by(CardPaymentAlert.severity)).all())
+        return [((severity,), counts.get(severity, 0)) for severity in SEVERITIES]
+
+    def _process_families(self):
+        pid = str(os.getpid())
+        for name, documentation, stats, key in PROCESS_COUNTERS:
+            yield self._counter(name, f"{documentation}, in this process", ["pid"], [((pid,), stats[key])])
+
+    @staticmethod
+    def _counter(name, documentation, labels, pairs):
+        return _family(CounterMetricFamily(name, documentation, labels=labels), pairs)
+
+    @staticmethod
+    def _gauge(name, documentation, labels, pairs):
+        return _family(GaugeMetricFamily(name, documentation, labels=labels), pairs)
+
+
+def _family(family, pairs):
+    """Fill a family from ((label values...), value) pairs, summing pairs that share label values."""
+    totals = {}
+    for label_values, value in pairs:
+        key = tuple(str(v) for v in label_values)
+        totals[key] = totals.get(key, 0.0) + float(value or 0)
+    for key, value in sorted(totals.items()):
+        family.add_metric(list(key), value)
+    return family
+
+
+@bp.get("/metrics")
+def metrics():
+    """Answer a Prometheus scrape with figures that are the same whichever worker answers."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(CardpayCollector())
+    return Response(generate_latest(registry), mimetype=None, content_type=CONTENT_TYPE_LATEST)
