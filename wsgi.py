@@ -3,8 +3,8 @@
 import gc
 import sys
 
-from config import ConfigError
 from cardpay import create_app
+from config import ConfigError
 
 try:
     app = create_app()

@@ -12,11 +12,10 @@ concurrency. Medians over the rounds are printed, with each cardpay figure as a 
 import argparse
 import sys
 
-import psycopg
-
 import common
 import floor_commit
 import loadgen
+import psycopg
 
 SCENARIOS = ("first", "duplicate", "forged")
 LABELS = {"first": "first delivery (approval)", "duplicate": "duplicate delivery", "forged": "forged delivery",

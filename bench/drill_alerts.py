@@ -17,9 +17,8 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import psycopg
-
 import common
+import psycopg
 from gateway import Gateway, Load, in_background, ledger, wait_for_progress
 
 SETTLE_TIMEOUT_S = 180
@@ -62,8 +61,8 @@ class Receiver:
 def raise_alerts(config, prefix, count):
     """Raise ``count`` distinct alerts through cardpay's alert service, as a monitoring handler would."""
     from cardpay import create_app
-    from cardpay.core.extensions import db
     from cardpay.alerting import alerts
+    from cardpay.core.extensions import db
 
     app = create_app(config)
     with app.app_context():

@@ -15,9 +15,8 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-import psycopg
-
 import common
+import psycopg
 from gateway import Gateway, Load, in_background, ledger
 
 LEASE_S = 3

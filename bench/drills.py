@@ -16,11 +16,10 @@ import subprocess
 import sys
 import time
 
-import psycopg
-
 import common
 import drill_alerts
 import drill_scheduler
+import psycopg
 from gateway import Gateway, Load, in_background, ledger, wait_for_progress
 
 DRILLS = ("postgres", "worker", "channel", "scheduler")

@@ -10,7 +10,6 @@ import os
 
 import psycopg
 from flask import Flask, jsonify, request
-
 from floor_verify import PATH, verified
 
 SCHEMA = """

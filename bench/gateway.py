@@ -15,9 +15,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import psycopg
-
 import common
+import psycopg
 
 
 @dataclass

@@ -16,9 +16,8 @@ import json
 import sys
 import time
 
-import psycopg
-
 import common
+import psycopg
 import spy
 
 POLL_INTERVAL_S = 0.005

@@ -18,10 +18,9 @@ import subprocess
 import sys
 import time
 
-import psycopg
-
 import common
 import loadgen
+import psycopg
 import scale_data
 
 RSS_GROWTH_TARGET = 0.10
@@ -52,8 +51,8 @@ def dashboard(url, repeats=5):
     from sqlalchemy import event
 
     from cardpay import create_app
-    from cardpay.core.extensions import db
     from cardpay.admin import figures
+    from cardpay.core.extensions import db
 
     app = create_app({"CARDPAY_ENV": "development", "DATABASE_URL": url, "SECRET_KEY": common.SECRET_KEY,
                       "IKHOKHA_API_KEY": common.APP_ID, "IKHOKHA_API_SECRET": common.SECRET,

@@ -11,10 +11,9 @@ card-data mask once more, so whatever a sender put in them, no card number reach
 from flask import current_app, has_request_context
 
 from cardpay import signals
-from cardpay.core import clock
-from cardpay.monitoring import append_only
+from cardpay.core import client_ip, clock, redaction
 from cardpay.models import AuditLog
-from cardpay.core import client_ip, redaction
+from cardpay.monitoring import append_only
 
 
 def record(action, actor="system", target_type=None, target_id=None, outcome="ok", reason=None, details=None,

@@ -1,5 +1,5 @@
-"""Helpers shared by the configuration, health and migration tests: distinctive secrets and a leak check, complete production
-settings, the real `flask` command as a subprocess, and a schema-drift detector."""
+"""Helpers shared by the configuration, health and migration tests: distinctive secrets and a leak
+check, complete production settings, the real `flask` command as a subprocess, and a schema-drift detector."""
 
 import os
 import socket

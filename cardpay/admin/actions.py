@@ -6,11 +6,11 @@ who and why; handlers/audit turns that event into the audit_logs row (one writer
 
 from sqlalchemy import update
 
-from cardpay.core import clock, events
 from cardpay import signals
+from cardpay.alerting import alerts
+from cardpay.core import clock, events
 from cardpay.core.extensions import db
 from cardpay.models import CardPaymentAlert, Enrollment, ManualIntervention, Payment
-from cardpay.alerting import alerts
 from cardpay.payments import approvals
 
 

@@ -6,10 +6,9 @@ forms, so a stolen read-only link cannot change anything.
 
 from flask import jsonify, request
 
-from cardpay.admin import queries
+from cardpay.admin import figures, queries
 from cardpay.admin.routes import bp
 from cardpay.admin.schemas import AdminPaymentSchema, AlertSchema, AuditLogSchema, ManualReviewSchema, SummarySchema
-from cardpay.admin import figures
 
 
 def _page(query, schema, key):

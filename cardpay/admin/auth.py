@@ -11,10 +11,10 @@ from flask import current_app
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from cardpay import audit
 from cardpay.core import clock
 from cardpay.core.extensions import db
 from cardpay.models import AdminUser
-from cardpay import audit
 
 MIN_PASSWORD_LENGTH = 12
 # Checked against when the email is unknown, so a wrong email costs as long as a wrong password.

@@ -5,8 +5,8 @@ import sys
 import click
 from flask import current_app
 
-from cardpay.core.cli import cardpay_cli
 from cardpay.admin import auth, figures, smoke
+from cardpay.core.cli import cardpay_cli
 
 
 @cardpay_cli.command("create-admin")

@@ -3,12 +3,11 @@
 from flask import redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from cardpay.admin import queries
+from cardpay.admin import figures, queries
 from cardpay.admin.forms import ReasonForm
 from cardpay.admin.routes import bp
 from cardpay.core.extensions import db
 from cardpay.models import FastTrackApproval
-from cardpay.admin import figures
 
 
 @bp.get("/")

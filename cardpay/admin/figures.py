@@ -13,15 +13,15 @@ from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
 
 import config as cardpay_config
+from cardpay.admin import series
+from cardpay.alerting import channels as alert_channels
 from cardpay.core import clock
 from cardpay.core.errors import CardpayError
 from cardpay.core.extensions import db
 from cardpay.models import AlertDelivery, CardPaymentAlert, ManualIntervention, Payment
 from cardpay.models.monitoring import SEVERITIES, STAGES
-from cardpay.alerting import channels as alert_channels
-from cardpay.admin import series
-from cardpay.monitoring import histograms, rollup_reads
 from cardpay.monitoring import error_rate as error_rates
+from cardpay.monitoring import histograms, rollup_reads
 from cardpay.monitoring.rollups import bucket_sql
 
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}

@@ -7,12 +7,11 @@ writes the audit row, the view only reads the form and says what happened.
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import distinct, select
 
-from cardpay.admin import queries
+from cardpay.admin import actions, queries
 from cardpay.admin.forms import ReasonForm
 from cardpay.admin.routes import actor, bp
 from cardpay.core.extensions import db
 from cardpay.models import AuditLog, FastTrackApproval, ManualIntervention, Payment, WebhookEvent
-from cardpay.admin import actions
 
 
 def _act(action, target_id, back):

@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from cardpay import audit
+from cardpay.admin import auth
 from cardpay.admin.forms import EmptyForm, LoginForm
+from cardpay.core import client_ip
 from cardpay.core.errors import error_response
 from cardpay.core.extensions import db, login_manager
-from cardpay.admin import auth
-from cardpay import audit
-from cardpay.core import client_ip
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static")
 PUBLIC_ENDPOINTS = {"admin.login", "admin.static"}

@@ -16,13 +16,12 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 
-from cardpay.core import clock, events
 from cardpay import signals
+from cardpay.alerting import channels
+from cardpay.core import clock, database, events
 from cardpay.core.extensions import db
 from cardpay.models import AlertDelivery, CardPaymentAlert
-from cardpay.alerting import channels
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 # Alerts about a condition that can clear by itself; the rest (threats, approvals, manual items,
@@ -63,12 +62,7 @@ def _insert(alert_type, severity, message, details, fingerprint):
     alert = CardPaymentAlert(alert_type=alert_type, severity=severity, message=message, details=details,
                              fingerprint=fingerprint, occurrences=1, resolved=False, timestamp=now,
                              last_seen_at=now, last_notified_at=now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(alert)
-    except IntegrityError:
-        return None
-    return alert
+    return alert if database.insert_or_lose(alert) else None
 
 
 def _repeat(alert, severity, message, details):
@@ -131,11 +125,18 @@ def resolve_quiet():
 def payload(alert, status):
     """Return the notification body for an alert: what every channel renders from."""
     when = alert.resolved_at if status == "resolved" else alert.last_seen_at
-    return {"status": status, "alert_id": alert.id, "fingerprint": alert.fingerprint,
-            "severity": alert.severity, "type": alert.alert_type, "message": alert.message,
-            "details": alert.details or {}, "timestamp": clock.iso(when or clock.now()),
-            "first_seen": clock.iso(alert.timestamp), "occurrences": alert.occurrences,
-            "resolved_by": alert.resolved_by}
+    return notification(status, alert.alert_type, alert.severity, alert.message, alert.fingerprint,
+                        details=alert.details, when=when, alert_id=alert.id, first_seen=alert.timestamp,
+                        occurrences=alert.occurrences, resolved_by=alert.resolved_by)
+
+
+def notification(status, alert_type, severity, message, fingerprint, details=None, when=None, alert_id=None,
+                 first_seen=None, occurrences=1, resolved_by=None):
+    """Return a notification body (the shape every channel renders from), for an alert or a test."""
+    when = when or clock.now()
+    return {"status": status, "alert_id": alert_id, "fingerprint": fingerprint, "severity": severity,
+            "type": alert_type, "message": message, "details": details or {}, "timestamp": clock.iso(when),
+            "first_seen": clock.iso(first_seen or when), "occurrences": occurrences, "resolved_by": resolved_by}
 
 
 def _queue(alert, kind, only=None):

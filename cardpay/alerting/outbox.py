@@ -10,34 +10,19 @@ resolves itself once the channel delivers again.
 """
 
 import logging
-import os
 import random
-import socket
-import uuid
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
-from cardpay.core import clock
+from cardpay.alerting import alerts, channels, conditions
+from cardpay.core import clock, ids
 from cardpay.core.extensions import db
 from cardpay.models import AlertDelivery
-from cardpay.alerting import alerts, channels
-from cardpay.alerting import conditions
 
 log = logging.getLogger(__name__)
 CHANNEL_ALERT = "channel_delivery_failed"
-_WORKER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def worker_id():
-    """Return this process's name in claimed_by (host, pid and a random part, fork-safe)."""
-    global _WORKER
-    if f":{os.getpid()}:" not in _WORKER:
-        _WORKER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    return _WORKER
-
-
 def lease_seconds():
     """Return how long a claim holds: longer than any one send can take."""
     return 3 * current_app.config["ALERT_SEND_TIMEOUT_SECONDS"] + 30
@@ -104,7 +89,7 @@ def _claim(delivery_id):
     now = clock.now()
     won = db.session.execute(
         update(AlertDelivery).where(AlertDelivery.id == delivery_id, _claimable(now))
-        .values(status="sending", claimed_by=worker_id(), claimed_until=now + timedelta(seconds=lease_seconds()))
+        .values(status="sending", claimed_by=ids.process_id(), claimed_until=now + timedelta(seconds=lease_seconds()))
         .execution_options(synchronize_session=False)).rowcount == 1
     db.session.commit()
     return won
@@ -129,7 +114,7 @@ def _attempt(delivery_id):
 
 
 def _mine(delivery_id):
-    return and_(AlertDelivery.id == delivery_id, AlertDelivery.claimed_by == worker_id(),
+    return and_(AlertDelivery.id == delivery_id, AlertDelivery.claimed_by == ids.process_id(),
                 AlertDelivery.status == "sending")
 
 
@@ -176,13 +161,11 @@ def send_test():
     """Send a test notification through every configured channel now; return (channel, target, error)."""
     config, now, results = current_app.config, clock.now(), []
     for channel in channels.configured(config):
-        body = {"status": "test", "alert_id": None, "fingerprint": "cardpay-test-alert", "severity": "info",
-                "type": "test", "message": f"test alert from cardpay to the {channel} channel",
-                "details": {"channel": channel}, "timestamp": clock.iso(now), "first_seen": clock.iso(now),
-                "occurrences": 1, "resolved_by": None}
+        body = alerts.notification("test", "test", "info", f"test alert from cardpay to the {channel} channel",
+                                   "cardpay-test-alert", details={"channel": channel}, when=now)
         row = AlertDelivery(channel=channel, target=channels.describe(config, channel), kind="test", payload=body,
                             status="sending", attempts=0, next_attempt_at=now, created_at=now,
-                            claimed_by=worker_id(), claimed_until=now + timedelta(seconds=lease_seconds()))
+                            claimed_by=ids.process_id(), claimed_until=now + timedelta(seconds=lease_seconds()))
         db.session.add(row)
         db.session.commit()
         error = None

@@ -29,10 +29,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import or_, select
 
+from cardpay.alerting import alerts
 from cardpay.core import clock
 from cardpay.core.extensions import db
 from cardpay.models import WebhookEvent
-from cardpay.alerting import alerts
 
 KINDS = {
     "bad_signature": "callbacks with a bad or missing signature",

@@ -4,6 +4,6 @@
 
 def init_app(app):
     """Serve the callback URLs and add the replay command."""
-    from cardpay.callbacks import commands, routes  # noqa: F401  (commands registers itself)
+    from cardpay.callbacks import replay, routes  # noqa: F401  (replay registers its command)
 
     app.register_blueprint(routes.bp)

@@ -27,27 +27,53 @@ from types import SimpleNamespace
 
 import psycopg
 from flask import current_app
+from sqlalchemy import JSON, Boolean, Integer
 
-from cardpay.core import clock, database
-from cardpay.core.extensions import db
-from cardpay.payments import approvals
 from cardpay.callbacks import records
+from cardpay.core import clock
+from cardpay.core.extensions import db
+from cardpay.models.types import UTCDateTime
+from cardpay.payments import approvals
 
 log = logging.getLogger(__name__)
 
-RECEIVE = """
+# Columns and rules come from the general path's own definitions (records.COLUMNS, approvals.APPROVABLE,
+# approvals.APPROVAL_AUDIT), so the two forms cannot drift apart: tests/callbacks runs on both.
+_CASTS = ((JSON, "json"), (UTCDateTime, "timestamp"), (Boolean, "boolean"), (Integer, "integer"))
+
+
+def _cast(column):
+    return next((cast for kind, cast in _CASTS if isinstance(column.type, kind)), "text")
+
+
+def _record(computed):
+    """The column list and SELECT list of a webhook_events insert: parameters, except the ``computed`` ones."""
+    names = [column.name for column in records.COLUMNS]
+    values = [computed.get(column.name, f"%({column.name})s::{_cast(column)}") for column in records.COLUMNS]
+    return ", ".join(names), ", ".join(values)
+
+
+def _states(states):
+    return ", ".join(f"'{state}'" for state in states)
+
+
+_FIRST = _record({"verdict": "'accepted'", "processing_status": "'processed'", "http_status": "200",
+                  "payment_id": "pay.id", "processed_at": "%(now)s::timestamp", "duplicate_of_id": "NULL"})
+_COPY = _record({"verdict": "'accepted'", "processing_status": "'duplicate'", "http_status": "200",
+                 "duplicate_of_id": "original.id", "delivery_key": "NULL", "payment_id": "NULL", "processed_at": "NULL"})
+_REFUSED = _record({"duplicate_of_id": "NULL", "delivery_key": "NULL", "payment_id": "NULL", "processed_at": "NULL"})
+_AUDIT_DETAILS = ", ".join(f"'{key}', {value}" for key, value in zip(
+    approvals.APPROVAL_AUDIT["keys"], ("approval.id", "'fast_track'", "%(processing_ms)s::float8")))
+
+RECEIVE = f"""
 WITH pay AS (
     SELECT id FROM payments
-    WHERE paylink_id = %(paylink_id)s AND status IN ('created', 'pending', 'failed')
+    WHERE paylink_id = %(paylink_id)s AND status IN ({_states(approvals.APPROVABLE)})
       AND (%(reference)s::text IS NULL OR external_transaction_id = %(reference)s::text)
     FOR UPDATE
 ), recorded AS (
-    INSERT INTO webhook_events (received_at, path, remote_ip, headers, body, body_size, delivery_key, paylink_id,
-                                callback_status, signature_valid, verdict, processing_status, http_status,
-                                payment_id, processed_at)
-    SELECT %(received_at)s::timestamp, %(path)s::text, %(remote_ip)s::text, %(headers)s::json, %(body)s::text,
-           %(body_size)s::integer, %(delivery_key)s::text, %(paylink_id)s::text, %(callback_status)s::text,
-           %(signature_valid)s::boolean, 'accepted', 'processed', 200, pay.id, %(now)s::timestamp
+    INSERT INTO webhook_events ({_FIRST[0]})
+    SELECT {_FIRST[1]}
     FROM pay
     ON CONFLICT DO NOTHING
     RETURNING id, payment_id
@@ -67,20 +93,15 @@ WITH pay AS (
     RETURNING id, payment_id
 ), audited AS (
     INSERT INTO audit_logs (timestamp, actor, action, target_type, target_id, ip, outcome, details)
-    SELECT %(now)s::timestamp, 'system', 'approval_granted', 'payment', approval.payment_id::text,
-           %(remote_ip)s::text, 'ok',
-           json_build_object('approval_id', approval.id, 'method', 'fast_track',
-                             'processing_time_ms', %(processing_ms)s::float8)
+    SELECT %(now)s::timestamp, 'system', '{approvals.APPROVAL_AUDIT["action"]}', 'payment', approval.payment_id::text,
+           %(remote_ip)s::text, 'ok', json_build_object({_AUDIT_DETAILS})
     FROM approval WHERE %(audit)s::boolean
 ), original AS (
     SELECT id, payment_id FROM webhook_events
-    WHERE delivery_key = %(delivery_key)s AND processing_status NOT IN ('received', 'failed')
+    WHERE delivery_key = %(delivery_key)s AND processing_status NOT IN ({_states(records.UNFINISHED)})
 ), duplicate AS (
-    INSERT INTO webhook_events (received_at, path, remote_ip, headers, body, body_size, duplicate_of_id, paylink_id,
-                                callback_status, signature_valid, verdict, processing_status, http_status)
-    SELECT %(received_at)s::timestamp, %(path)s::text, %(remote_ip)s::text, %(headers)s::json, %(body)s::text,
-           %(body_size)s::integer, original.id, %(paylink_id)s::text, %(callback_status)s::text,
-           %(signature_valid)s::boolean, 'accepted', 'duplicate', 200
+    INSERT INTO webhook_events ({_COPY[0]})
+    SELECT {_COPY[1]}
     FROM original WHERE NOT EXISTS (SELECT 1 FROM recorded)
     RETURNING id
 )
@@ -92,13 +113,10 @@ SELECT duplicate.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, original.id, orig
 FROM duplicate JOIN original ON true
 """
 
-REJECT = """
+REJECT = f"""
 WITH recorded AS (
-    INSERT INTO webhook_events (received_at, path, remote_ip, headers, body, body_size, paylink_id, callback_status,
-                                signature_valid, verdict, processing_status, error, http_status)
-    VALUES (%(received_at)s::timestamp, %(path)s::text, %(remote_ip)s::text, %(headers)s::json, %(body)s::text,
-            %(body_size)s::integer, %(paylink_id)s::text, %(callback_status)s::text, %(signature_valid)s::boolean,
-            %(verdict)s::text, 'rejected', %(error)s::text, %(http_status)s::integer)
+    INSERT INTO webhook_events ({_REFUSED[0]})
+    VALUES ({_REFUSED[1]})
     RETURNING id
 ), audited AS (
     INSERT INTO audit_logs (timestamp, actor, action, target_type, target_id, ip, outcome, reason, details)
@@ -111,8 +129,8 @@ SELECT id FROM recorded
 
 
 def applies(verified):
-    """Tell whether a verified delivery may take the one-statement path."""
-    return verified.status == "SUCCESS" and current_app.config["ENABLE_CARD_PAYMENT_FAST_TRACK"] and database.is_postgresql()
+    """Tell whether a verified delivery may take the one-statement path (callbacks/records chose PostgreSQL)."""
+    return verified.status == "SUCCESS" and current_app.config["ENABLE_CARD_PAYMENT_FAST_TRACK"]
 
 
 def _audit_on():
@@ -147,14 +165,16 @@ def _execute(statement, parameters):
 def receive(delivery, verified, received_at):
     """Record and apply a first delivery, or record a copy, in one statement.
 
-    Returns (event_id, decision or None, original) — ``decision`` for an approval, ``original``
-    (id, payment_id) for a duplicate — or None when the general path must handle the delivery.
+    Returns a records.Taken (``applied`` for an approval, ``copy`` for a duplicate of a finished
+    delivery), or None when the general path must handle the delivery.
     On an error nothing was written, except when the connection died after the server committed:
     then the general path finds the delivery recorded and answers it as a duplicate (the approval
     stands; only its events, counted on /metrics, are not published).
     """
+    if not applies(verified):
+        return None
     now = clock.now()
-    processing_ms = approvals.ms_between(received_at, now) or 0.0
+    processing_ms = clock.ms_between(received_at, now) or 0.0
     try:
         row = _execute(RECEIVE, _parameters(delivery, verified, received_at, now, processing_ms))
     except psycopg.Error as exc:
@@ -166,12 +186,12 @@ def receive(delivery, verified, received_at):
     event_id, approval_id, payment_id, amount_cents, currency, return_page_at, outcome_known_at, method, \
         original_id, original_payment_id = row
     if approval_id is None:
-        return event_id, None, (original_id, original_payment_id)
+        return records.Taken("copy", event_id, original_id=original_id, original_payment_id=original_payment_id)
     payment = SimpleNamespace(id=payment_id, amount_cents=amount_cents, currency=currency,
                               return_page_at=clock.as_utc(return_page_at), outcome_known_at=clock.as_utc(outcome_known_at),
                               detection_method=method)
     events = approvals.approval_events(payment, approval_id, "fast_track", processing_ms)
-    return event_id, approvals.Decision("approved", approval_id=approval_id, events=events, payment=payment), None
+    return records.Taken("applied", event_id, payment_id, events)
 
 
 def reject(delivery, rejection, received_at, audit_details):

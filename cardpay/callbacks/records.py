@@ -1,5 +1,9 @@
 """The webhook_events record of every callback delivery: every one is recorded, valid or not.
 
+``take`` and ``refuse`` are what callbacks/intake calls: on PostgreSQL they try the one-statement
+form first (callbacks/one_statement, built from the same columns and rules as the general path),
+so intake has no branch for the database it runs on.
+
 A verified delivery carries the delivery key "paylinkID:STATUS", unique in the table, so the
 database itself recognises a duplicate even when copies arrive at the same instant; a rejected
 delivery carries no key and can never block a later valid one. A first delivery's record is
@@ -9,15 +13,18 @@ nothing here needs them back as ORM objects.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
+from flask import current_app
 from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from cardpay.core import clock
+from cardpay import audit
+from cardpay.core import clock, database, redaction
 from cardpay.core.extensions import db
 from cardpay.models import WebhookEvent
-from cardpay.core import redaction
 
 log = logging.getLogger(__name__)
 UNFINISHED = ("received", "failed")  # verified deliveries whose processing has not completed
@@ -30,13 +37,13 @@ def delivery_key(paylink_id, status):
 
 _EVENTS = WebhookEvent.__table__
 _INSERT = insert(_EVENTS).returning(_EVENTS.c.id)
-_COLUMNS = [column for column in _EVENTS.columns if not column.primary_key]
+COLUMNS = [column for column in _EVENTS.columns if not column.primary_key]  # what every record insert writes
 # The same SQL on PostgreSQL and SQLite; as text, because the dialects' on_conflict_do_nothing()
 # constructs carry no cache key and would be compiled again on every callback.
 _INSERT_NEW = text(
-    f"INSERT INTO {_EVENTS.name} ({', '.join(c.name for c in _COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c.key for c in _COLUMNS)}) ON CONFLICT DO NOTHING RETURNING id"
-).bindparams(*[bindparam(c.key, type_=c.type) for c in _COLUMNS]).columns(_EVENTS.c.id)
+    f"INSERT INTO {_EVENTS.name} ({', '.join(c.name for c in COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c.key for c in COLUMNS)}) ON CONFLICT DO NOTHING RETURNING id"
+).bindparams(*[bindparam(c.key, type_=c.type) for c in COLUMNS]).columns(_EVENTS.c.id)
 _ORIGINAL = select(_EVENTS.c.id, _EVENTS.c.processing_status, _EVENTS.c.received_at, _EVENTS.c.payment_id).where(
     _EVENTS.c.delivery_key == bindparam("key"))
 _FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).values(
@@ -149,10 +156,7 @@ def _write_quietly(statement, event_id, what):
         db.session.execute(statement.execution_options(synchronize_session=False))
         db.session.commit()
     except Exception:  # noqa: BLE001 - the database may be the reason processing failed
-        try:
-            db.session.rollback()
-        except Exception:  # noqa: BLE001
-            db.session.remove()
+        database.rollback_quietly()
         log.warning("could not mark callback delivery %s as %s", event_id, what)
 
 
@@ -168,3 +172,88 @@ def mark_answered(event_id, http_status):
     """Correct the answer recorded for a duplicate whose redelivery could not finish its original; never raises."""
     _write_quietly(update(WebhookEvent).where(WebhookEvent.id == event_id).values(http_status=http_status),
                    event_id, f"answered {http_status}")
+
+
+# ── What intake calls ───────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class Taken:
+    """How a verified delivery was recorded.
+
+    kind is ``applied`` (recorded and approved in one statement, PostgreSQL), ``first`` (recorded in
+    the current transaction, to be applied before it commits) or ``copy`` (its key was taken: recorded
+    as a duplicate of the original, whose state says whether that one finished).
+    """
+
+    kind: str
+    event_id: int
+    payment_id: int = None
+    events: list = field(default_factory=list)
+    original_id: int = None
+    original_finished: bool = True
+    original_received_at: datetime = None
+    original_payment_id: int = None
+    write: object = None  # redoes a copy's record when the commit it shares with monitoring rows fails
+
+
+def _one_statement_on():
+    return current_app.config.get("CALLBACKS_ONE_STATEMENT", True) and database.is_postgresql()
+
+
+def take(delivery, verified, received_at):
+    """Record a verified delivery (and on PostgreSQL apply the common cases in the same statement); return Taken.
+
+    Raises SQLAlchemyError or LookupError when it could not be recorded.
+    """
+    if _one_statement_on():
+        from cardpay.callbacks import one_statement  # it builds its SQL from this module's columns
+
+        taken = one_statement.receive(delivery, verified, received_at)
+        if taken is not None:
+            return taken
+    event_id = record_first(delivery, verified, received_at)
+    if event_id is not None:
+        return Taken("first", event_id)
+    write = partial(record_duplicate, delivery, verified, received_at)
+    copy = write()
+    return Taken("copy", copy.event_id, original_id=copy.original_id,
+                 original_finished=copy.original_status not in UNFINISHED,
+                 original_received_at=copy.original_received_at, original_payment_id=copy.original_payment_id,
+                 write=write)
+
+
+@dataclass
+class Refused:
+    """A refused delivery's record: its id (None when it could not be written) and the paylink it named."""
+
+    event_id: int
+    paylink_id: str
+    write: object = None  # redoes the record and audit row when the commit they share with monitoring fails
+
+
+def _record_refusal(delivery, rejection, received_at, audit_details):
+    """Insert a refused delivery's record and its audit row in the current transaction; return the record's id."""
+    event_id = record_rejected(delivery, rejection, received_at)
+    audit.record("callback_rejected", actor="callback", target_type="webhook_event", target_id=event_id,
+                 outcome="rejected", reason=rejection.code, details=audit_details, ip=delivery.remote_ip)
+    return event_id
+
+
+def refuse(delivery, rejection, received_at):
+    """Record a refused delivery with its audit row; never raises (a refusal keeps its 4xx whatever happens)."""
+    paylink = rejected_paylink(rejection)
+    audit_details = {"http_status": rejection.status, "paylink_id": paylink}
+    if _one_statement_on():
+        from cardpay.callbacks import one_statement
+
+        event_id = one_statement.reject(delivery, rejection, received_at, audit_details)
+        if event_id is not None:
+            return Refused(event_id, paylink)
+    write = partial(_record_refusal, delivery, rejection, received_at, audit_details)
+    try:
+        return Refused(write(), paylink, write)  # committed with the monitoring rows (intake.publish)
+    except SQLAlchemyError:
+        database.rollback_quietly()
+        log.warning("could not record a rejected callback (%s)", rejection.code)
+        return Refused(None, paylink)

@@ -9,11 +9,10 @@ from urllib.parse import quote, urlsplit
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import ClientDisconnected
 
-from cardpay.core import clock
-from cardpay.core.extensions import csrf
 from cardpay.callbacks import intake
-from cardpay.core import client_ip
 from cardpay.callbacks.verify import MAX_BODY_BYTES, Delivery
+from cardpay.core import client_ip, clock
+from cardpay.core.extensions import csrf
 
 bp = Blueprint("webhook", __name__)
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"

@@ -13,9 +13,9 @@ from datetime import datetime
 
 from marshmallow import ValidationError
 
-from cardpay.ikhokha import signing
 from cardpay.callbacks.schemas import CallbackSchema
 from cardpay.core import client_ip
+from cardpay.ikhokha import signing
 
 MAX_BODY_BYTES = 65536
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")

@@ -46,3 +46,16 @@ def iso(value):
     """Return an ISO 8601 string with a Z zone, or None."""
     value = as_utc(value)
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def ms_between(start, end):
+    """Return the milliseconds from ``start`` to ``end`` (never negative), or None when either is missing."""
+    if start is None or end is None:
+        return None
+    return max(0.0, (as_utc(end) - as_utc(start)).total_seconds() * 1000.0)
+
+
+def floor_to(when, seconds, offset=0.0):
+    """Return ``when`` rounded down to a multiple of ``seconds`` since the epoch (plus ``offset``), aware UTC."""
+    stamp = as_utc(when).timestamp() - offset
+    return datetime.fromtimestamp(stamp - stamp % seconds + offset, timezone.utc)

@@ -1,13 +1,20 @@
-"""Engine tuning per database: SQLite gets WAL, a busy timeout and serialised write transactions;
-PostgreSQL connections are pinged before use only when they sat idle in the pool.
+"""The database: engine tuning per dialect, and the few session moves every package makes the same way.
+
+SQLite gets WAL, a busy timeout and serialised write transactions; PostgreSQL connections are pinged
+before use only when they sat idle in the pool. ``insert_or_lose`` / ``insert_or_get`` are how a row
+guarded by a unique constraint is created when another worker may create it at the same instant, and
+``rollback_quietly`` ends a unit of work that failed, even when the connection itself is gone.
 """
 
+import logging
 import time
 
-from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import event, select
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 
 from cardpay.core.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 def _tune_sqlite(engine):
@@ -63,3 +70,32 @@ def init_app(app):
 def is_postgresql():
     """Tell whether the bound database is PostgreSQL."""
     return db.engine.dialect.name == "postgresql"
+
+
+def insert_or_lose(row):
+    """Insert ``row`` inside a SAVEPOINT; tell whether it went in (False: a unique key says another got there first)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def insert_or_get(model, lookup, **values):
+    """Return the row of ``model`` matching ``lookup``, inserting it when missing (a racing insert is read back)."""
+    query = select(model).filter_by(**lookup)
+    row = db.session.execute(query).scalar()
+    if row is not None:
+        return row
+    row = model(**lookup, **values)
+    return row if insert_or_lose(row) else db.session.execute(query).scalar_one()
+
+
+def rollback_quietly():
+    """Roll the session back; when even that fails (the connection died), discard the session. Never raises."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - a dead connection must not turn an answer into a 500
+        log.warning("rollback failed; the session is discarded")
+        db.session.remove()

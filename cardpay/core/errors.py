@@ -5,7 +5,7 @@ import logging
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from cardpay.core.extensions import db
+from cardpay.core import database
 
 log = logging.getLogger(__name__)
 JSON_PREFIXES = ("/api/", "/webhooks/", "/admin/api/", "/health", "/.netlify/", "/metrics", "/sandbox/ikhokha/api")
@@ -89,10 +89,7 @@ def init_app(app):
     def handle_unexpected(exc):
         # The trace goes to the log only; the client gets the envelope below.
         log.exception("unhandled error on %s %s", request.method, request.path)
-        try:
-            db.session.rollback()  # so the next use of this session starts clean
-        except Exception:  # noqa: BLE001 - a dead connection must not turn the envelope into a trace
-            log.warning("rollback after an unhandled error failed", exc_info=True)
+        database.rollback_quietly()  # so the next use of this session starts clean
         if wants_json():
             return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
         return _page(500, "Something went wrong on our side; it has been logged.")

@@ -1,9 +1,9 @@
 """Structured JSON logging with a request id, redaction of secrets and card data, and log shipping.
 
 Every record of the ``cardpay`` logger is one JSON line on stderr at CARD_PAYMENT_LOG_LEVEL. Before a
-line is written (or shipped) card numbers are masked, ``key=value`` / ``"key": "value"`` pairs whose
-key names a secret are redacted, and the configured secrets' own values are replaced wherever they
-appear. When LOG_AGGREGATION_ENDPOINT is set, the same lines are also POSTed there as JSON arrays by
+line is written (or shipped) its values pass through cardpay.core.redaction's log strength: card-like
+numbers masked, secret-named pairs and the configured secrets' own values redacted. When
+LOG_AGGREGATION_ENDPOINT is set, the same lines are also POSTed there as JSON arrays by
 a background thread fed through a bounded queue: a full queue drops the record (and counts it in
 ``shipper_stats``) rather than ever making a request wait.
 """
@@ -19,58 +19,13 @@ import time
 from flask import g, has_request_context, request
 
 import config as cardpay_config
-from cardpay.core import ids
+from cardpay.core import ids, outbound, redaction
 from cardpay.core.worker_thread import WorkerThread
 
-# 13-19 digits, optionally split by spaces or dashes: anything that could be a card number.
-PAN_PATTERN = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-SECRET_KEYS = re.compile(r"(secret|password|sign|token|authorization|cookie|api[_-]?key|cvv|cvc)", re.I)
-# "IK-SIGN: abc", "password=abc", '"api_key": "abc"': the key stays, the value goes.
-# Tried only where a word (or its quote) starts: from inside a word the same key would match again,
-# and every such start re-scanned the word (a 100-character line with "signature" in it took ~86 us).
-SECRET_PAIR = re.compile(
-    r"""(?<![\w-])(?P<key>["']?[\w-]*(?:secret|password|passwd|token|ik-sign|signature|authorization|api[_-]?key|cvv|cvc)"""
-    r"""[\w-]*["']?\s*[:=]\s*)(?P<quote>["']?)(?P<value>[^\s"',;&}\]]+)""", re.I)
-# The words SECRET_PAIR needs: a line without any of them (nearly every line) skips that pattern.
-_SECRET_WORD = re.compile(r"secret|password|passwd|token|ik-sign|signature|authorization|api[_-]?key|cvv|cvc", re.I)
 QUEUE_SIZE = 1000  # records waiting to be shipped; beyond this they are dropped, never waited for
 BATCH_SIZE = 100
 FLUSH_SECONDS = 2.0
 shipper_stats = {"shipped": 0, "dropped": 0, "failed_batches": 0}  # per process, exported on /metrics
-_secret_values = set()
-
-
-def mask_pans(text):
-    """Replace anything that looks like a card number with a mask keeping the last 4 digits."""
-    def _mask(match):
-        digits = re.sub(r"\D", "", match.group(0))
-        return "[card ****" + digits[-4:] + "]"
-    return PAN_PATTERN.sub(_mask, text)
-
-
-def redact(text):
-    """Mask card numbers and redact secret values (by key name and by known value) in a string."""
-    text = mask_pans(text)
-    if _SECRET_WORD.search(text):
-        text = SECRET_PAIR.sub(lambda m: f"{m.group('key')}{m.group('quote')}[redacted]", text)
-    for secret in _secret_values:
-        text = text.replace(secret, "[redacted]")
-    return text
-
-
-def scrub(value, key=None):
-    """Return a value fit for a log line: secret-named keys redacted, strings redacted, card numbers masked."""
-    if key is not None and SECRET_KEYS.search(str(key)):
-        return "[redacted]"
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: scrub(v, k) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [scrub(v) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool) and PAN_PATTERN.fullmatch(str(value)):
-        return mask_pans(str(value))
-    return value
 
 
 _FIXED_FIELDS = ("time", "level", "logger", "message", "request_id", "path", "exception")
@@ -98,7 +53,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         # Scrub the values, not the JSON text, so the line always stays valid JSON. Time, level and
         # logger name are cardpay's own words; everything else may carry what a client sent.
-        return json.dumps({key: value if key in _OWN_FIELDS else scrub(value, None if key in _FIXED_FIELDS else key)
+        return json.dumps({key: value if key in _OWN_FIELDS else redaction.for_log(value, None if key in _FIXED_FIELDS else key)
                            for key, value in entry.items()}, default=str)
 
 
@@ -126,8 +81,6 @@ class AggregationHandler(logging.Handler):
             shipper_stats["dropped"] += 1
 
     def _run(self):
-        from cardpay.core import outbound
-
         while not self._stopped.is_set():
             batch = self._next_batch()
             if not batch:
@@ -183,8 +136,8 @@ def init_app(app):
         logger.propagate = False
     logger.setLevel(level)
     # Short values ("true", a 4-digit PIN) would redact ordinary words; real secrets are long.
-    _secret_values.update(str(app.config[s.name]) for s in cardpay_config.SETTINGS
-                          if s.kind == "secret" and app.config.get(s.name) and len(str(app.config[s.name])) >= 8)
+    redaction.remember_secrets(str(app.config[s.name]) for s in cardpay_config.SETTINGS
+                               if s.kind == "secret" and app.config.get(s.name) and len(str(app.config[s.name])) >= 8)
     _configure_shipping(logger, app)
 
     @app.before_request

@@ -9,8 +9,7 @@ from flask import current_app
 import config as cardpay_config
 from cardpay.core import clock
 from cardpay.core.cli import cardpay_cli
-from cardpay.jobs import timetable
-from cardpay.jobs import retention, rotation
+from cardpay.jobs import retention, rotation, timetable
 
 
 @cardpay_cli.command("scheduler")

@@ -6,23 +6,16 @@ on SQLite and PostgreSQL alike. A job's outcome (and its error, if any) is writt
 """
 
 import logging
-import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 
-from cardpay.core import clock
+from cardpay.core import clock, database
 from cardpay.core.extensions import db
-from cardpay.core.logs import mask_pans
+from cardpay.core.redaction import mask_every_card_like
 from cardpay.models import JobRun
 
 log = logging.getLogger(__name__)
-
-
-class Skipped(Exception):
-    """The job has nothing it can do here (its module is not installed yet, or it is switched off)."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +41,7 @@ class RunContext:
 
 def tick_start(job, when):
     """Return the start of the interval of ``job`` that contains ``when`` (aware UTC)."""
-    seconds = math.floor((when.timestamp() - job.offset) / job.every) * job.every + job.offset
-    return datetime.fromtimestamp(seconds, timezone.utc)
+    return clock.floor_to(when, job.every, job.offset)
 
 
 def tick_label(job, when):
@@ -60,25 +52,18 @@ def tick_label(job, when):
 def _claim(job, tick, holder):
     run = JobRun(job_name=job.name, tick=tick, holder=holder, status="running", result={},
                  started_at=clock.now())
-    db.session.add(run)
-    try:
-        db.session.commit()
-    except IntegrityError:  # another scheduler claimed this tick first
-        db.session.rollback()
-        return None
-    return run.id
+    claimed = database.insert_or_lose(run)  # False: another scheduler claimed this tick first
+    db.session.commit()
+    return run.id if claimed else None
 
 
 def _execute(ctx):
     try:
         return "succeeded", _as_result(ctx.job.func(ctx))
-    except Skipped as exc:
-        log.info("job %s skipped: %s", ctx.job.name, exc)
-        return "skipped", {"reason": str(exc)}
     except Exception as exc:  # noqa: BLE001 - a failing job is recorded, it never stops the scheduler
         db.session.rollback()
         log.exception("job %s failed at tick %s", ctx.job.name, ctx.tick)
-        return "failed", {"error": mask_pans(f"{type(exc).__name__}: {exc}")[:1000]}
+        return "failed", {"error": mask_every_card_like(f"{type(exc).__name__}: {exc}")[:1000]}
 
 
 def _as_result(value):

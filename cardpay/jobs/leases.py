@@ -6,32 +6,18 @@ on. A holder that dies simply stops renewing; once ``expires_at`` passes, a stan
 Hosts must keep their clocks in sync (NTP): expiry is compared with each process's clock.
 """
 
-import os
-import socket
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 
-from cardpay.core import clock
+from cardpay.core import clock, database
 from cardpay.core.extensions import db
 from cardpay.models import JobLease
 
 
-def holder_id():
-    """Return a name for this process that is unique across hosts: host:pid:random."""
-    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 def _ensure_row(name):
-    if db.session.execute(select(JobLease.name).where(JobLease.name == name)).first() is not None:
-        return
-    try:
-        db.session.add(JobLease(name=name, holder=None, expires_at=None, updated_at=clock.now()))
-        db.session.commit()
-    except IntegrityError:  # another process created it first: fine
-        db.session.rollback()
+    database.insert_or_get(JobLease, {"name": name}, holder=None, expires_at=None, updated_at=clock.now())
+    db.session.commit()
 
 
 def acquire(name, holder, seconds):

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from cardpay import audit
+from cardpay.alerting import alerts
 from cardpay.core import clock
 from cardpay.core.extensions import db
 from cardpay.models import SecretRotation
-from cardpay.alerting import alerts
-from cardpay import audit
 
 SECRETS = ("IKHOKHA_WEBHOOK_SECRET", "IKHOKHA_API_SECRET", "SECRET_KEY")
 ALERT_TYPE = "secret_rotation_due"

@@ -16,10 +16,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from cardpay.core import clock
+from cardpay.core import clock, ids
 from cardpay.core.extensions import db
-from cardpay.jobs import guard
-from cardpay.jobs import leases
+from cardpay.jobs import guard, leases
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
@@ -32,7 +31,7 @@ class SchedulerProcess:
         self.app = app
         self.jobs = tuple(jobs)
         self.lease_seconds = float(lease_seconds or app.config["SCHEDULER_LEASE_SECONDS"])
-        self.holder = leases.holder_id()
+        self.holder = ids.holder_id()
         self.active_until = None
         self._lock = threading.Lock()
         self.scheduler = BlockingScheduler(

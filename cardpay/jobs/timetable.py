@@ -1,69 +1,47 @@
 """The scheduled jobs of cardpay and their timetable.
 
-Services owned by other parts (alert delivery, business rollups) are imported when a job runs,
-so the scheduler starts even where such a module is missing; that job then records "skipped".
 Every job commits its own short transactions and holds none while it waits on the network.
 """
 
-import importlib
-
+from cardpay.alerting import outbox
 from cardpay.core.extensions import db
-from cardpay.jobs.guard import Job, Skipped
+from cardpay.jobs import retention, rotation
+from cardpay.jobs.guard import Job
 from cardpay.models import CardPaymentMetric
+from cardpay.monitoring import business, rollups
+from cardpay.payments import reconciliation
 
 DELIVERY_BATCH = 50
 RECONCILE_BATCH = 50
 
 
-def _optional(module_name, attribute):
-    """Return a function from a module that may not exist yet; Skipped when it does not."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise Skipped(f"{module_name} is not available") from None
-        raise
-    func = getattr(module, attribute, None)
-    if func is None:
-        raise Skipped(f"{module_name}.{attribute} is not available")
-    return func
-
-
 def retention_cleanup(ctx):
     """Delete monitoring rows past their retention windows (SPEC §10), in short batches."""
-    from cardpay.jobs import retention
-
     return retention.run_cleanup(ctx.app.config)
 
 
 def business_rollup(ctx):
     """Roll up the recent hours into card_payment_business_metrics."""
-    return _optional("cardpay.monitoring.business", "rollup_recent")()
+    return business.rollup_recent()
 
 
 def monitoring_rollup(ctx):
     """Roll up completed minutes and hours of stage timings and metrics for the dashboard summary."""
-    from cardpay.monitoring import rollups
-
     return rollups.roll_up(ctx.app.config)
 
 
 def alert_delivery(ctx):
     """Send what is due in the alert outbox (alert_deliveries)."""
-    return _optional("cardpay.alerting.outbox", "deliver_due")(limit=DELIVERY_BATCH)
+    return outbox.deliver_due(limit=DELIVERY_BATCH)
 
 
 def stale_payment_reconciliation(ctx):
     """Ask getStatus about payments left pending past STALE_PAYMENT_MINUTES and settle them."""
-    from cardpay.payments import reconciliation
-
     return reconciliation.reconcile_stale(limit=RECONCILE_BATCH)
 
 
 def secret_rotation_reminder(ctx):
     """Raise (or resolve) the secret_rotation_due alert of each secret."""
-    from cardpay.jobs import rotation
-
     return rotation.check_reminders(ctx.app.config)
 
 

@@ -4,8 +4,13 @@ from cardpay.models.admin import AdminUser
 from cardpay.models.audit import AuditLog, SecretRotation
 from cardpay.models.catalog import Course, Enrollment, Learner
 from cardpay.models.jobs import JobLease, JobRun
-from cardpay.models.monitoring import (AlertDelivery, CardPaymentAlert, CardPaymentBusinessMetric,
-                                       CardPaymentMetric, CardPaymentPerformance)
+from cardpay.models.monitoring import (
+                                       AlertDelivery,
+                                       CardPaymentAlert,
+                                       CardPaymentBusinessMetric,
+                                       CardPaymentMetric,
+                                       CardPaymentPerformance,
+)
 from cardpay.models.payment import FastTrackApproval, ManualIntervention, Payment
 from cardpay.models.webhook import WebhookEvent
 

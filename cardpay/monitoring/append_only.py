@@ -11,9 +11,9 @@ from flask import current_app
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, insert
 
-from cardpay.monitoring import worker_buffer
 from cardpay.core.extensions import db
 from cardpay.models import AuditLog, CardPaymentMetric, CardPaymentPerformance
+from cardpay.monitoring import worker_buffer
 
 MODELS = (CardPaymentMetric, CardPaymentPerformance, AuditLog)
 BUFFERABLE = (CardPaymentMetric, CardPaymentPerformance)  # audit rows always commit with their transaction

@@ -21,12 +21,10 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from cardpay.core import clock
+from cardpay.core import clock, database, throttle
 from cardpay.core.extensions import db
 from cardpay.models import CardPaymentBusinessMetric, CardPaymentPerformance, Payment
-from cardpay.core import throttle
 
 RECENT_HOURS = 3  # late outcomes (reconciliation, manual review) land within this; older hours are final
 FRESH_SECONDS = 60  # the current hour is recomputed on payment events at most this often (per process, too)
@@ -34,7 +32,7 @@ FRESH_SECONDS = 60  # the current hour is recomputed on payment events at most t
 
 def hour_of(moment):
     """Return the start of the UTC hour a moment falls in."""
-    return clock.as_utc(moment).replace(minute=0, second=0, microsecond=0)
+    return clock.floor_to(moment, 3600)
 
 
 def percentile(values, fraction):
@@ -90,12 +88,8 @@ def rollup_hour(hour_start):
                 setattr(row, key, value)
             return row
         row = CardPaymentBusinessMetric(hour_start=start, **values)
-        try:
-            with db.session.begin_nested():
-                db.session.add(row)
+        if database.insert_or_lose(row):
             return row
-        except IntegrityError:
-            continue
     raise RuntimeError(f"could not roll up the hour {start}")  # pragma: no cover - needs a 3-way race
 
 

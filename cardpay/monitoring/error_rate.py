@@ -1,4 +1,6 @@
-"""The error rate of callback and checkout requests over a rolling window: the figure (its alert is alerting/conditions).
+"""The error rate of callback and checkout requests over a rolling window: the figure.
+
+Its alert is alerting/conditions.
 
 Error rate = requests that ended in a 5xx or an internal processing failure / all callback and
 checkout requests, over the last ERROR_RATE_WINDOW_SECONDS (SPEC §5a). Rejected forgeries are
@@ -12,10 +14,10 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from cardpay.monitoring import append_only
 from cardpay.core import clock
 from cardpay.core.extensions import db
 from cardpay.models import CardPaymentMetric
+from cardpay.monitoring import append_only
 
 TOTAL, ERRORS = "requests_finished", "request_errors"
 

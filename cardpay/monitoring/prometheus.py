@@ -21,11 +21,17 @@ from sqlalchemy import case, cast, func, select
 from sqlalchemy.types import Text
 
 from cardpay.core import events, logs
-from cardpay.monitoring import worker_buffer
 from cardpay.core.extensions import db
-from cardpay.models import (AlertDelivery, CardPaymentAlert, CardPaymentMetric, CardPaymentPerformance,
-                            FastTrackApproval, ManualIntervention)
+from cardpay.models import (
+    AlertDelivery,
+    CardPaymentAlert,
+    CardPaymentMetric,
+    CardPaymentPerformance,
+    FastTrackApproval,
+    ManualIntervention,
+)
 from cardpay.models.monitoring import SEVERITIES, STAGES
+from cardpay.monitoring import worker_buffer
 
 log = logging.getLogger(__name__)
 bp = Blueprint("monitoring", __name__)

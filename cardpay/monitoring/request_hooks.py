@@ -5,15 +5,15 @@ Their services publish request-finished themselves (they know whether processing
 2xx/503 answer); these hooks are the safety net for a request that ended without that, such as an
 unexpected exception answered 500 by the app's error handler. Such a fallback event is published
 from the response's close callback, after the body has gone to the client, so it never delays an
-answer. A view may set ``g.cardpay_internal_error = True`` to have its answer counted as an error.
+answer.
 """
 
 from functools import partial
 
 from flask import current_app, g, has_request_context, request
 
-from cardpay.core import clock, events
 from cardpay import signals
+from cardpay.core import clock, events
 
 CHECKOUT_ENDPOINT = "learner.enroll"
 
@@ -51,7 +51,7 @@ def init_app(app):
         if kind is None or g.get("cardpay_request_finished_published"):
             return response
         started = g.get("cardpay_request_started_ms", clock.monotonic_ms())
-        internal_error = response.status_code >= 500 or bool(g.get("cardpay_internal_error", False))
+        internal_error = response.status_code >= 500
         response.call_on_close(partial(
             _publish, current_app._get_current_object(), endpoint=kind, status_code=response.status_code,
             duration_ms=round(clock.monotonic_ms() - started, 2), internal_error=internal_error))

@@ -13,11 +13,12 @@ from datetime import timedelta
 
 from sqlalchemy import Integer, and_, bindparam, case, column, false, func, select, text, true, union_all
 
+from cardpay.core import clock
 from cardpay.core.extensions import db
 from cardpay.models import CardPaymentMetric, CardPaymentPerformance
 from cardpay.models.monitoring import CardPaymentMetricRollup, CardPaymentStageRollup
 from cardpay.monitoring import histograms
-from cardpay.monitoring.rollups import BINS, HOUR, MINUTE, bucket_sql, floor_to, watermarks
+from cardpay.monitoring.rollups import BINS, HOUR, MINUTE, bucket_sql, watermarks
 
 RAW = 0
 _STAGE_ROLLUPS, _PERFORMANCE = CardPaymentStageRollup.__table__, CardPaymentPerformance.__table__
@@ -27,7 +28,7 @@ _BIN_SUMS = tuple(func.sum(_STAGE_ROLLUPS.c[name]) for name in BINS)
 
 
 def _ceil_to(when, seconds):
-    floored = floor_to(when, seconds)
+    floored = clock.floor_to(when, seconds)
     return floored if floored == when else floored + timedelta(seconds=seconds)
 
 
@@ -39,7 +40,7 @@ def _split(a, b, levels, out):
         out[RAW].append((a, b))
         return
     (seconds, mark), finer = levels[0], levels[1:]
-    low, high = _ceil_to(a, seconds), min(floor_to(b, seconds), mark) if mark else None
+    low, high = _ceil_to(a, seconds), min(clock.floor_to(b, seconds), mark) if mark else None
     if high is None or low >= high:
         _split(a, b, finer, out)
         return

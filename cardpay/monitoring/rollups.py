@@ -13,7 +13,7 @@ watermark, and the raw rows after it, so the figures are fresh whether or not th
 The raw rows stay; both keep their retention windows, and the job prunes rollups past them.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import Integer, case, cast, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,12 +30,6 @@ REROLL_MINUTES = 5
 HORIZON = timedelta(days=8)
 CHUNK = timedelta(days=1)  # one transaction per day of raw rows while catching up
 BINS = [histogram_column(index) for index in range(HISTOGRAM_BINS)]
-
-
-def floor_to(when, seconds):
-    """Return ``when`` rounded down to a multiple of ``seconds`` since the epoch (aware UTC)."""
-    stamp = clock.as_utc(when).timestamp()
-    return datetime.fromtimestamp(stamp - stamp % seconds, timezone.utc)
 
 
 def bucket_sql(column, start, size):
@@ -134,8 +128,8 @@ def _upsert(model, key, rows):
 
 def _roll(kind, now):
     model, key, minutes_from_raw, hours_from_minutes, _ = KINDS[kind]
-    end = floor_to(now, MINUTE)  # completed minutes only
-    horizon = floor_to(now - HORIZON, HOUR)
+    end = clock.floor_to(now, MINUTE)  # completed minutes only
+    horizon = clock.floor_to(now - HORIZON, HOUR)
     marks = watermarks(model)
     hour_mark, minute_mark = marks[HOUR], marks[MINUTE]
     # Roll again the last few minutes, but never the minutes of an hour already rolled up.
@@ -147,7 +141,7 @@ def _roll(kind, now):
         db.session.commit()
         start = stop
     # An hour is final once none of its minutes can be rolled again.
-    hour_start, hour_end = max(horizon, hour_mark or horizon), floor_to(end - timedelta(minutes=REROLL_MINUTES), HOUR)
+    hour_start, hour_end = max(horizon, hour_mark or horizon), clock.floor_to(end - timedelta(minutes=REROLL_MINUTES), HOUR)
     hours = _upsert(model, key, hours_from_minutes(hour_start, hour_end)) if hour_start < hour_end else 0
     db.session.commit()
     return {f"{kind}_minutes": minutes, f"{kind}_hours": hours}

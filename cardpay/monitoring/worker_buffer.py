@@ -26,8 +26,8 @@ from sqlalchemy import JSON, insert
 
 from cardpay.core import clock
 from cardpay.core.extensions import db
-from cardpay.models.types import UTCDateTime
 from cardpay.core.worker_thread import WorkerThread
+from cardpay.models.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 MAX_ROWS = 50_000  # about a minute of full load; a longer database outage drops the oldest rows

@@ -12,17 +12,20 @@ import functools
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from cardpay.core import clock
-from cardpay import signals
+from cardpay import audit, signals
+from cardpay.core import clock, redaction
 from cardpay.core.extensions import db
 from cardpay.models import Enrollment, FastTrackApproval, ManualIntervention, Payment
-from cardpay import audit
 
 APPROVABLE = ("created", "pending", "failed")  # SUCCESS after FAILURE: a declined card, then a retry
 FAILABLE = ("created", "pending")
+# The audit row of a granted approval: its action and the keys of its details (PostgreSQL's one-statement
+# callback path writes the same row, built from this).
+APPROVAL_AUDIT = {"action": "approval_granted", "keys": ("approval_id", "method", "processing_time_ms")}
 _PAYMENTS, _ENROLLMENTS, _APPROVALS = Payment.__table__, Enrollment.__table__, FastTrackApproval.__table__
 _PAYMENT_COLUMNS = [column.key for column in _PAYMENTS.columns]
 _INSERT_APPROVAL = insert(_APPROVALS).returning(_APPROVALS.c.id)
@@ -39,12 +42,6 @@ class Decision:
     approval_id: int = None
     intervention: ManualIntervention = None
     events: list = field(default_factory=list)
-
-
-def ms_between(start, end):
-    if start is None or end is None:
-        return None
-    return max(0.0, (clock.as_utc(end) - clock.as_utc(start)).total_seconds() * 1000.0)
 
 
 @functools.cache
@@ -81,14 +78,18 @@ def _reload(payment):
     db.session.refresh(payment, attribute_names=_PAYMENT_COLUMNS)
 
 
+def detection_event(payment, duration_ms, **details):
+    """Return the payment_detection stage event of a payment (its method, plus ``details``)."""
+    return (signals.stage_timed, {"operation": "payment_detection", "duration_ms": duration_ms,
+                                  "payment_id": payment.id, "success": True,
+                                  "details": {"method": payment.detection_method, **details}})
+
+
 def _detection_event(payment, outcome_known_at):
     """payment_detection is timed here when the learner was already waiting on the return page."""
     if payment.return_page_at is None:
         return None
-    duration = ms_between(payment.return_page_at, outcome_known_at) or 0.0
-    return (signals.stage_timed, {"operation": "payment_detection", "duration_ms": duration,
-                                  "payment_id": payment.id, "success": True,
-                                  "details": {"method": payment.detection_method}})
+    return detection_event(payment, clock.ms_between(payment.return_page_at, outcome_known_at) or 0.0)
 
 
 def apply_success(payment, method, outcome_known_at=None, actor="system", reason=None):
@@ -112,13 +113,13 @@ def apply_success(payment, method, outcome_known_at=None, actor="system", reason
         outcome = "already_approved" if payment.status == "succeeded" else "not_approvable"
         return Decision(outcome, payment=payment)
     db.session.execute(_GRANT_ACCESS, {"enrollment_id": payment.enrollment_id, "now": now})
-    processing_ms = ms_between(outcome_known_at, now) or 0.0
+    processing_ms = clock.ms_between(outcome_known_at, now) or 0.0
     approval_id = db.session.execute(_INSERT_APPROVAL, {
         "payment_id": payment.id, "method": method, "outcome": "approved", "processing_time_ms": processing_ms,
         "reason": reason, "approved_by": actor if method == "manual" else None, "created_at": now}).scalar_one()
     # Audited in the approval's own transaction: the grant and its audit row commit (or not) together.
-    audit.record("approval_granted", actor=actor, target_type="payment", target_id=payment.id,
-                 details={"approval_id": approval_id, "method": method, "processing_time_ms": processing_ms})
+    audit.record(APPROVAL_AUDIT["action"], actor=actor, target_type="payment", target_id=payment.id,
+                 details=dict(zip(APPROVAL_AUDIT["keys"], (approval_id, method, processing_ms))))
     return Decision("approved", payment=payment, approval_id=approval_id,
                     events=approval_events(payment, approval_id, method, processing_ms, actor))
 
@@ -226,3 +227,66 @@ def approve_manual_review(intervention, actor, note):
         "intervention_id": intervention.id, "payment_id": intervention.payment_id,
         "decision": "approved", "actor": actor, "note": note}))
     return decision
+
+
+# ── The callback decision table (SPEC §5) ───────────────────────────────────────────────────────
+
+STATUS_BY_OUTCOME = {"approved": "processed", "already_approved": "processed", "failed": "processed",
+                     "already_failed": "processed", "manual_review": "manual_review"}
+# Only the payment's own columns are needed: not the enrollment/learner/course joins of its mapping.
+_PAYMENT_BY_PAYLINK = select(Payment).options(lazyload("*")).where(Payment.paylink_id == bindparam("paylink_id"))
+
+
+@dataclass
+class CallbackDecision:
+    """What a verified callback did to its payment: the Decision (if any), the record's status and note."""
+
+    decision: Decision = None
+    record_status: str = "ignored"
+    note: str = None
+    payment_id: int = None
+
+    @property
+    def events(self):
+        """The events to publish once the caller has committed."""
+        return self.decision.events if self.decision else []
+
+
+def _same_reference(sent, ours, from_stored_body):
+    # A stored body has card-like runs masked, so a replay compares masked forms of both sides.
+    return (redaction.mask_card_data(ours) == sent) if from_stored_body else (ours == sent)
+
+
+def decide_callback(paylink_id, status, reference, known_at, event_id=None, from_stored_body=False):
+    """Apply one verified callback's outcome to its payment, in the caller's transaction.
+
+    SUCCESS for a waiting payment grants access (fast track); FAILURE records a decline; an unknown
+    paylink (SUCCESS), a reference that differs, a FAILURE after a SUCCESS or fast track switched off
+    goes to manual review; a FAILURE for an unknown paylink changes nothing.
+    """
+    payment = db.session.execute(_PAYMENT_BY_PAYLINK, {"paylink_id": paylink_id}).scalar_one_or_none()
+    payment_id = payment.id if payment else None
+    shown = redaction.mask_card_data(reference)[:100] if reference else None
+    facts = {"status": status, "externalTransactionID": shown}
+    if payment is None:
+        if status == "FAILURE":
+            return CallbackDecision(note="unknown paylink: a FAILURE changes nothing")
+        decision = send_to_manual_review("unknown_paylink", event_id=event_id, paylink_id=paylink_id, details=facts)
+        return CallbackDecision(decision, "manual_review")
+    if reference is not None and not _same_reference(reference, payment.external_transaction_id, from_stored_body):
+        decision = send_to_manual_review("reference_mismatch", payment=payment, event_id=event_id,
+                                         paylink_id=paylink_id, details=facts, outcome_known_at=known_at)
+        return CallbackDecision(decision, "manual_review", payment_id=payment_id)
+    if status == "SUCCESS":
+        decision = apply_success(payment, "fast_track", outcome_known_at=known_at)
+    else:
+        decision = apply_failure(payment, "fast_track", "declined", outcome_known_at=known_at)
+    if decision.intervention is not None and decision.intervention.webhook_event_id is None:
+        decision.intervention.webhook_event_id = event_id  # a review item names the callback that opened it
+    if decision.outcome != "not_approvable":
+        return CallbackDecision(decision, STATUS_BY_OUTCOME[decision.outcome], payment_id=payment_id)
+    note = f"not applied: the payment is {decision.payment.status}"
+    if status == "SUCCESS":  # a payer may be waiting: say so
+        decision.events.append((signals.approval_failed, {"payment_id": payment_id, "method": "fast_track",
+                                                          "reason": note}))
+    return CallbackDecision(decision, "ignored", note, payment_id)

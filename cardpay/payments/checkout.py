@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
-from cardpay.core import clock, events, ids
 from cardpay import signals
+from cardpay.core import clock, database, events, ids
 from cardpay.core.errors import GatewayRejected, GatewayUnavailable, NotFound
 from cardpay.core.extensions import db
 from cardpay.ikhokha.client import IkhokhaClient
@@ -53,20 +52,6 @@ def course_on_sale(slug):
     if course is None:
         raise NotFound("We could not find that course. It may no longer be on sale.")
     return course
-
-
-def _get_or_create(model, lookup, **values):
-    """Return the row matching ``lookup``, inserting it when missing (a racing insert is re-read)."""
-    row = db.session.execute(select(model).filter_by(**lookup)).scalar()
-    if row is not None:
-        return row
-    try:
-        with db.session.begin_nested():
-            row = model(**lookup, **values)
-            db.session.add(row)
-    except IntegrityError:
-        row = db.session.execute(select(model).filter_by(**lookup)).scalar_one()
-    return row
 
 
 def _reusable_payment(enrollment, course, now, config):
@@ -106,8 +91,8 @@ def _payload(config, course, payment):
 def start_checkout(config, course, email, name):
     """Enroll a learner in a course and obtain a paylink for it; see the module notes for reuse."""
     now = clock.now()
-    learner = _get_or_create(Learner, {"email": email}, name=name, created_at=now)
-    enrollment = _get_or_create(Enrollment, {"learner_id": learner.id, "course_id": course.id},
+    learner = database.insert_or_get(Learner, {"email": email}, name=name, created_at=now)
+    enrollment = database.insert_or_get(Enrollment, {"learner_id": learner.id, "course_id": course.id},
                                 status="pending_payment", created_at=now, updated_at=now)
     if enrollment.status == "active":
         db.session.commit()

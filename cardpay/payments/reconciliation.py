@@ -14,11 +14,10 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from cardpay.core import clock, events
-from cardpay.core.errors import GatewayRejected, GatewayUnavailable
 from cardpay.core.extensions import db
-from cardpay.ikhokha.client import IkhokhaClient, status_of
+from cardpay.ikhokha.client import IkhokhaClient
 from cardpay.models import Payment
-from cardpay.payments import approvals
+from cardpay.payments import approvals, status_checks
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +36,6 @@ def stale_payment_ids(config, limit, now=None):
     return list(ids)
 
 
-def _ask(client, paylink_id):
-    """Return iKhokha's verdict for a paylink: SUCCESS, FAILURE, PENDING, or why there is none."""
-    try:
-        answer = client.get_status(paylink_id)
-    except GatewayUnavailable:
-        return "gateway_unavailable"
-    except GatewayRejected:
-        return "gateway_rejected"
-    return status_of(answer)
-
-
 def _count_check(payment_id, now):
     """Record one check of a still-pending payment; return its number of checks, or None if it moved on."""
     updated = db.session.execute(
@@ -61,9 +49,10 @@ def _count_check(payment_id, now):
 
 def reconcile_payment(config, client, payment_id):
     """Check one payment with getStatus and settle it; return the outcome."""
-    paylink_id = db.session.execute(select(Payment.paylink_id).where(Payment.id == payment_id)).scalar()
+    paylink_id, reference = db.session.execute(select(Payment.paylink_id, Payment.external_transaction_id)
+                                               .where(Payment.id == payment_id)).one()
     db.session.commit()  # nothing held open while iKhokha answers
-    verdict = _ask(client, paylink_id)
+    verdict = status_checks.ask(client, paylink_id, reference)
     now = clock.now()
     attempts = _count_check(payment_id, now)
     if attempts is None:  # a callback settled it meanwhile
@@ -71,19 +60,15 @@ def reconcile_payment(config, client, payment_id):
         return "settled_meanwhile"
     payment = db.session.get(Payment, payment_id)
     db.session.refresh(payment)
-    if verdict == "SUCCESS":
-        decision = approvals.apply_success(payment, method="status_poll", outcome_known_at=now)
-    elif verdict == "FAILURE":
-        decision = approvals.apply_failure(payment, "status_poll", reason="getStatus reported FAILURE",
-                                           outcome_known_at=now)
-    elif attempts >= config["STALE_PAYMENT_MAX_CHECKS"]:
+    decision = status_checks.apply(payment, verdict, now)
+    if decision is None and attempts >= config["STALE_PAYMENT_MAX_CHECKS"]:
         decision = approvals.send_to_manual_review(
             "status_unresolved", payment=payment,
-            details={"checks": attempts, "last_answer": verdict, "paylink_id": paylink_id})
-    else:
+            details={"checks": attempts, "last_answer": verdict.status, "paylink_id": paylink_id})
+    elif decision is None:
         db.session.commit()
-        log.info("payment %s still unresolved after %d getStatus checks (%s)", payment_id, attempts, verdict)
-        return verdict.lower()
+        log.info("payment %s still unresolved after %d getStatus checks (%s)", payment_id, attempts, verdict.status)
+        return verdict.status.lower()
     db.session.commit()
     events.publish_all(decision.events)
     return decision.outcome

@@ -7,11 +7,12 @@ recorded once by a conditional UPDATE, so reloads, double acks and racing tabs c
 
 from sqlalchemy import select, update
 
-from cardpay.core import clock, events
 from cardpay import signals
+from cardpay.core import clock, events
 from cardpay.core.errors import CardpayError, NotFound
 from cardpay.core.extensions import db
 from cardpay.models import FastTrackApproval, Payment
+from cardpay.payments import approvals
 
 MAX_TOKEN_LENGTH = 64
 PAGE_STATES = ("confirming", "granted", "failed", "cancelled", "manual_review", "revoked")
@@ -25,10 +26,6 @@ def payment_by_token(token):
     if payment is None:
         raise NotFound("We could not find that payment. Check the link, or start again from the course page.")
     return payment
-
-
-def _ms(start, end):
-    return max(0.0, (clock.as_utc(end) - clock.as_utc(start)).total_seconds() * 1000.0)
 
 
 def _set_once(payment, column, now, *conditions):
@@ -51,9 +48,7 @@ def record_arrival(payment):
     won = _set_once(payment, "return_page_at", clock.now())
     known = payment.outcome_known_at
     if won and known is not None and clock.as_utc(known) <= clock.as_utc(payment.return_page_at):
-        events.publish(signals.stage_timed, operation="payment_detection", duration_ms=0.0,
-                       payment_id=payment.id, success=True,
-                       details={"method": payment.detection_method, "known_before_arrival": True})
+        events.publish_all([approvals.detection_event(payment, 0.0, known_before_arrival=True)])
     return won
 
 
@@ -106,8 +101,8 @@ def acknowledge(payment):
         events.publish(signals.ui_updated, payment_id=payment.id, ui_update_ms=None, end_to_end_ms=None)
         return {"acknowledged": True, "recorded": True}
     granted, arrived = clock.as_utc(payment.access_granted_at), clock.as_utc(payment.return_page_at)
-    ui_update_ms = _ms(max(granted, arrived) if arrived else granted, now)
-    end_to_end_ms = _ms(arrived, now) if arrived else None
+    ui_update_ms = clock.ms_between(max(granted, arrived) if arrived else granted, now)
+    end_to_end_ms = clock.ms_between(arrived, now) if arrived else None
     published = [(signals.stage_timed, {"operation": "ui_update", "duration_ms": ui_update_ms,
                                         "payment_id": payment.id, "success": True, "details": {}})]
     if end_to_end_ms is not None:

@@ -14,6 +14,7 @@ answers, and the timeout is short because a learner's poll is waiting.
 """
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import or_, update
@@ -36,7 +37,7 @@ def is_due(payment, config, now=None):
     now = now or clock.now()
     if payment.status not in WAITING or not payment.paylink_id or payment.return_page_at is None:
         return False
-    waited_ms = (now - clock.as_utc(payment.return_page_at)).total_seconds() * 1000.0
+    waited_ms = clock.ms_between(payment.return_page_at, now)
     if waited_ms < config["PAYMENT_DETECTION_THRESHOLD"]:
         return False
     last = clock.as_utc(payment.last_status_check_at)
@@ -54,12 +55,43 @@ def _claim(payment_id, now):
     return won
 
 
-def _verdict(answer, paylink_id, external_transaction_id):
-    """Read getStatus's answer: SUCCESS, FAILURE, PENDING, or mismatch when it is about another payment."""
+@dataclass(frozen=True)
+class Verdict:
+    """What getStatus said about a payment: SUCCESS, FAILURE, PENDING, mismatch (about another payment), or
+    gateway_unavailable / gateway_rejected when it gave no answer."""
+
+    status: str
+    answer: dict = field(default_factory=dict)
+    error: str = None
+
+
+def ask(client, paylink_id, external_transaction_id):
+    """Ask getStatus about a paylink and read its answer; the one reader for the poll and reconciliation."""
+    try:
+        answer = client.get_status(paylink_id)
+    except GatewayUnavailable as exc:
+        return Verdict("gateway_unavailable", error=exc.message)
+    except GatewayRejected as exc:
+        return Verdict("gateway_rejected", error=exc.message)
     if str(answer.get("paylinkID") or paylink_id) != paylink_id or str(
             answer.get("externalTransactionID") or external_transaction_id) != external_transaction_id:
-        return "mismatch"
-    return status_of(answer)
+        return Verdict("mismatch", answer)
+    return Verdict(status_of(answer), answer)
+
+
+def apply(payment, verdict, known_at):
+    """Apply a SUCCESS, FAILURE or mismatch verdict to a payment (caller's transaction); None for any other."""
+    if verdict.status == "SUCCESS":
+        return approvals.apply_success(payment, "status_poll", outcome_known_at=known_at)
+    if verdict.status == "FAILURE":
+        return approvals.apply_failure(payment, "status_poll", reason="getStatus reported FAILURE",
+                                       outcome_known_at=known_at)
+    if verdict.status == "mismatch":
+        return approvals.send_to_manual_review(
+            "status_reference_mismatch", payment=payment, outcome_known_at=known_at,
+            details={"paylink_id": payment.paylink_id, "answer_paylink_id": verdict.answer.get("paylinkID"),
+                     "answer_external_transaction_id": verdict.answer.get("externalTransactionID")})
+    return None
 
 
 def check(payment, config):
@@ -69,28 +101,16 @@ def check(payment, config):
         return "not_due"
     payment_id, paylink_id, reference = payment.id, payment.paylink_id, payment.external_transaction_id
     db.session.commit()
-    try:
-        with IkhokhaClient.from_config(config, timeout=TIMEOUT, attempts=1) as client:
-            answer = client.get_status(paylink_id)
-    except (GatewayUnavailable, GatewayRejected) as exc:
-        log.warning("status poll of payment %s got no verdict: %s", payment_id, exc.message)
+    with IkhokhaClient.from_config(config, timeout=TIMEOUT, attempts=1) as client:
+        verdict = ask(client, paylink_id, reference)
+    if verdict.error:
+        log.warning("status poll of payment %s got no verdict: %s", payment_id, verdict.error)
         return "gateway_error"
-    verdict = _verdict(answer, paylink_id, reference)
-    if verdict == "PENDING":
+    if verdict.status == "PENDING":
         return "pending"
-    known_at = clock.now()
     payment = db.session.get(Payment, payment_id)
     db.session.refresh(payment)
-    if verdict == "SUCCESS":
-        decision = approvals.apply_success(payment, "status_poll", outcome_known_at=known_at)
-    elif verdict == "FAILURE":
-        decision = approvals.apply_failure(payment, "status_poll", reason="getStatus reported FAILURE",
-                                           outcome_known_at=known_at)
-    else:
-        decision = approvals.send_to_manual_review(
-            "status_reference_mismatch", payment=payment, outcome_known_at=known_at,
-            details={"paylink_id": paylink_id, "answer_paylink_id": answer.get("paylinkID"),
-                     "answer_external_transaction_id": answer.get("externalTransactionID")})
+    decision = apply(payment, verdict, clock.now())
     db.session.commit()
     events.publish_all(decision.events)
     db.session.refresh(payment)

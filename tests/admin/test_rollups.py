@@ -182,12 +182,12 @@ def test_rolled_up_figures_stand_without_their_raw_rows(app):
         rollups.roll_up(app.config)
         expected = figures.summary("7d")
         start, size = window_start(expected), expected["series"]["bucket_seconds"]
-        edges = {rollups.floor_to(start + timedelta(seconds=i * size + drift), 60)
+        edges = {clock.floor_to(start + timedelta(seconds=i * size + drift), 60)
                  for i in range(len(expected["series"]["times"]) + 1) for drift in (0, 5)}
         mark = rollups.watermarks(CardPaymentStageRollup)[rollups.MINUTE]
         for model in (CardPaymentPerformance, CardPaymentMetric):
             gone = [row_id for row_id, stamp in db.session.execute(select(model.id, model.timestamp))
-                    if stamp < mark and rollups.floor_to(stamp, 60) not in edges]
+                    if stamp < mark and clock.floor_to(stamp, 60) not in edges]
             db.session.execute(delete(model).where(model.id.in_(gone)))
         db.session.commit()
         assert db.session.execute(select(func.count()).select_from(CardPaymentPerformance)).scalar() < 60

@@ -1,4 +1,9 @@
-"""Fixtures for the callback path: signed callbacks, a payment waiting for one, and what a user would see."""
+"""Fixtures for the callback path: signed callbacks, a payment waiting for one, and what a user would see.
+
+On PostgreSQL every test here runs twice, once through each form of the callback path: the
+one-statement form (callbacks/one_statement) and the general path it falls back to. Both must give
+what a user sees, row for row.
+"""
 
 import itertools
 import json
@@ -9,8 +14,23 @@ import pytest
 from cardpay.ikhokha import signing
 from tests import factory_helpers
 from tests.callbacks.callback_helpers import MAIN_PATH, Seen
+from tests.conftest import PG_ADMIN_URL
 
 _numbers = itertools.count(1)
+FORMS = ("one_statement", "general") if PG_ADMIN_URL else ("general",)
+
+
+@pytest.fixture(params=FORMS)
+def app_factory(request, app_factory):
+    """Apps whose callbacks take the one-statement form or the general path (the parameter)."""
+    if request.param == "general" and request.module.__name__.endswith("test_one_statement"):
+        pytest.skip("test_one_statement compares both forms itself")
+
+    def factory(**overrides):
+        overrides.setdefault("CALLBACKS_ONE_STATEMENT", request.param == "one_statement")
+        return app_factory(**overrides)
+
+    return factory
 
 
 @pytest.fixture

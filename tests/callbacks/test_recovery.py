@@ -166,22 +166,22 @@ def test_a_copy_that_takes_the_key_while_a_crash_rolls_back_leaves_this_delivery
     """The rollback of a failed processing releases the delivery key; a copy may record itself first."""
     from sqlalchemy import insert
 
-    from cardpay.callbacks import intake
+    from cardpay.callbacks import records
     from cardpay.core import clock
     from cardpay.core.extensions import db
     from cardpay.models import WebhookEvent
 
-    real_error = intake._processing_error
+    real_record_failed = records.record_failed
 
-    def copy_arrives_meanwhile(event_id, exc):
+    def copy_arrives_meanwhile(*args):
         with db.engine.begin() as other:  # another worker's transaction, committed in between
             other.execute(insert(WebhookEvent).values(
                 received_at=clock.now(), path=MAIN_PATH, headers={}, body="{}", body_size=2, verdict="accepted",
                 paylink_id=payment.paylink_id, callback_status="SUCCESS", signature_valid=True,
                 delivery_key=f"{payment.paylink_id}:SUCCESS", processing_status="received"))
-        return real_error(event_id, exc)
+        return real_record_failed(*args)
 
-    monkeypatch.setattr(intake, "_processing_error", copy_arrives_meanwhile)
+    monkeypatch.setattr(records, "record_failed", copy_arrives_meanwhile)
     body, headers = success_for(payment)
     response = post(client, body, headers)
     assert response.status_code == 503 and response.get_json()["error"] == "processing_failed"

@@ -3,9 +3,9 @@
 import importlib.util
 
 from dotenv import dotenv_values
-from tests.config_helpers import ROOT
 
 import config
+from tests.config_helpers import ROOT
 
 spec = importlib.util.spec_from_file_location("generate_config_docs", ROOT / "scripts" / "generate_config_docs.py")
 generator = importlib.util.module_from_spec(spec)

@@ -5,10 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.config_helpers import DB_PASSWORD, production_settings, run_flask
 
 import config
 from cardpay import create_app
+from tests.config_helpers import DB_PASSWORD, production_settings, run_flask
 
 TEST_KEY = "factory-test-secret-key-0123456789abcdef"
 

@@ -6,12 +6,12 @@ import sys
 
 import psycopg
 import pytest
-from tests.config_helpers import ROOT
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from cardpay.core import database
 from cardpay.core.extensions import db
+from tests.config_helpers import ROOT
 from tests.conftest import TEST_SECRET_KEY
 
 

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from cardpay import signals
-from cardpay.core import events, logs
+from cardpay.core import events, redaction
 from tests.receiver_helpers import HttpReceiver, wait_for
 
 
@@ -84,4 +84,4 @@ def test_detailed_logging_off_logs_no_event_lines(app_factory):
     ("nothing to hide here", "nothing to hide here"),
 ])
 def test_log_text_is_redacted_by_key_and_card_shape(line, expected):
-    assert logs.redact(line) == expected
+    assert redaction.redact(line) == expected

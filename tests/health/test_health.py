@@ -2,9 +2,9 @@
 (booleans only), plus their legacy Netlify paths."""
 
 import pytest
-from tests.config_helpers import DB_PASSWORD, SECRETS, closed_port, leaked
 
 import config
+from tests.config_helpers import DB_PASSWORD, SECRETS, closed_port, leaked
 
 
 def assert_unavailable(response, reason):

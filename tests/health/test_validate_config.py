@@ -1,5 +1,6 @@
 """`flask cardpay validate-config`: one line per problem, exit 1 when any, legacy names as notes, never a secret."""
 
+import config
 from tests.config_helpers import (
     DB_PASSWORD,
     SECRETS,
@@ -7,8 +8,6 @@ from tests.config_helpers import (
     production_settings,
     run_flask,
 )
-
-import config
 
 VALIDATE = ["cardpay", "validate-config"]
 

@@ -79,14 +79,6 @@ def test_a_failing_job_is_recorded_and_does_not_stop_the_next(app):
             CardPaymentMetric.metric_name == "half-done")).first() is None
 
 
-def test_a_job_whose_service_is_missing_is_skipped(app):
-    job = guard.Job("future", 60, lambda ctx: timetable._optional("cardpay.services.not_built_yet", "go")())
-    assert guard.run_once(app, job, "me") == "skipped"
-    with app.app_context():
-        run = db.session.execute(select(JobRun)).scalar_one()
-        assert run.result == {"reason": "cardpay.services.not_built_yet is not available"}
-
-
 def test_a_lease_has_one_holder_until_it_expires(app):
     with app.app_context():
         assert leases.acquire("scheduler", "host-a", 30) is not None

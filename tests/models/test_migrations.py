@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_migrate import downgrade, upgrade
-from tests.config_helpers import run_flask, schema_drift
 
 from cardpay import create_app
 from cardpay.core import clock
 from cardpay.core.extensions import db
 from cardpay.models import CardPaymentAlert, CardPaymentMetric
+from tests.config_helpers import run_flask, schema_drift
 
 SPEC_TABLES = {
     "courses", "learners", "enrollments", "payments", "webhook_events", "fast_track_approvals",
