@@ -43,7 +43,7 @@ def sign(secret, msg_id, timestamp: int, body: bytes) -> str:
     if isinstance(body, str):
         body = body.encode("utf-8")
     # The body is signed as the exact bytes sent: re-serialising JSON would break verification.
-    signed = f"{msg_id}.{int(timestamp)}.".encode("utf-8") + bytes(body)
+    signed = f"{msg_id}.{int(timestamp)}.".encode() + bytes(body)
     digest = hmac.new(bytes(_key(secret)), signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode("ascii")
 
