@@ -25,7 +25,7 @@ _FENCE = "```"
 
 def escape(text):
     """Escape ``&``, ``<`` and ``>`` the way Slack requires, so raw text cannot ping or link."""
-    # '&' first is implied: each character is replaced on its own, so nothing is escaped twice.
+    # One pass, character by character, so the '&' of an inserted '&lt;' is never escaped again.
     return "".join(_ESCAPES.get(ch, ch) for ch in str(text))
 
 
