@@ -75,6 +75,8 @@ SETTINGS: tuple[Setting, ...] = (
       "public base URL; callback, success and failure URLs are built from it", "urls"),
     S("WEBHOOK_ENDPOINT", "url", None, "callback URL given to iKhokha", "urls"),
     S("ALERT_WEBHOOK_URL", "url", None, "generic JSON alert webhook", "alerts"),
+    S("ALERT_WEBHOOK_SECRET", "secret", None,
+      "whsec_<base64> key: when set, the generic alert webhooks are signed the Standard Webhooks way", "alerts"),
     S("ALERT_EMAIL", "email", None, "alert email recipients (comma list)", "alerts"),
     S("ALERT_SLACK_WEBHOOK", "url", None, "Slack incoming-webhook URL for alerts", "alerts"),
     S("MANUAL_INTERVENTION_WEBHOOK", "url", None, "webhook that announces manual-review items", "alerts"),

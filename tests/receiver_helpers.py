@@ -73,7 +73,7 @@ class SmtpSink:
         message = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append({"to": list(envelope.rcpt_tos), "subject": str(message["Subject"]),
                               "fingerprint": str(message["X-Cardpay-Fingerprint"]),
-                              "body": message.get_content()})
+                              "body": message.get_content(), "headers": dict(message.items())})
         return "250 OK"
 
 

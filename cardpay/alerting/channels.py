@@ -8,12 +8,12 @@ Slack incoming-webhook URL is itself a secret; the outbox keeps only a masked de
 
 import json
 import smtplib
-import ssl
-from email import policy
-from email.message import EmailMessage
+import time
 from urllib.parse import urlsplit
 
-from cardpay.core import outbound
+from cardpay.alerting import slack
+from cardpay.alerting.slack import headline
+from cardpay.core import mail, outbound, standard_webhooks
 
 CHANNEL_SETTINGS = {
     "webhook": "ALERT_WEBHOOK_URL",
@@ -57,11 +57,17 @@ def send(config, channel, payload, delivery_id=None):
         if channel.endswith("email"):
             _send_email(config, target, payload)
         else:
-            body = slack_body(payload) if channel == "slack" else payload
+            body = slack.body(payload) if channel == "slack" else payload
+            raw = json.dumps(body, default=str).encode()
             headers = {"Content-Type": "application/json", "User-Agent": "cardpay-alerts"}
             if delivery_id is not None:
                 headers["X-Cardpay-Delivery"] = str(delivery_id)  # lets a receiver drop an at-least-once repeat
-            outbound.post(target, json.dumps(body, default=str).encode(), headers,
+            secret = config.get("ALERT_WEBHOOK_SECRET")
+            if channel in ("webhook", "manual_webhook") and secret:
+                # Standard Webhooks: the id is the outbox row's, so every retry carries the same one.
+                message_id = f"msg_alert_{delivery_id}" if delivery_id is not None else standard_webhooks.new_message_id()
+                headers.update(standard_webhooks.headers(secret, message_id, int(time.time()), raw))
+            outbound.post(target, raw, headers,
                       allow_private=config["ALERT_ALLOW_PRIVATE_NETWORKS"],
                       timeout=config["ALERT_SEND_TIMEOUT_SECONDS"])
     except (outbound.UnsafeURL, outbound.SendFailed) as exc:
@@ -70,37 +76,7 @@ def send(config, channel, payload, delivery_id=None):
         raise ChannelError(f"SMTP: {type(exc).__name__}: {exc}") from None
 
 
-def headline(payload):
-    """Return the one-line summary of a notification: state, severity, type and message."""
-    state = {"resolved": "RESOLVED", "test": "TEST", "repeat": "STILL FIRING"}.get(payload["status"], "FIRING")
-    return f"[{state}] {payload['severity'].upper()} {payload['type']}: {payload['message']}"
-
-
-def slack_body(payload):
-    """Return a Slack incoming-webhook body: ``text`` for notifications plus Block Kit ``blocks``."""
-    details = json.dumps(payload.get("details") or {}, indent=1, default=str)
-    fields = [("Type", payload["type"]), ("Severity", payload["severity"]),
-              ("Fingerprint", payload["fingerprint"]), ("Occurrences", payload.get("occurrences", 1))]
-    return {
-        "text": headline(payload),
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{headline(payload)}*"}},
-            {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{name}*\n{value}"}
-                                           for name, value in fields]},
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"```{details[:2500]}```"}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"cardpay · {payload['timestamp']}"}]},
-        ],
-    }
-
-
 def _send_email(config, recipients, payload):
-    # Python folds a long Subject before its first word, which mail readers show as a leading space;
-    # RFC 5322 allows lines up to 998 characters, and subjects are capped at 200.
-    message = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
-    message["Subject"] = ("[cardpay] " + headline(payload))[:200]
-    message["From"] = config["MAIL_DEFAULT_SENDER"]
-    message["To"] = ", ".join(recipients)
-    message["X-Cardpay-Fingerprint"] = payload["fingerprint"]
     lines = [headline(payload), "",
              f"type:        {payload['type']}",
              f"severity:    {payload['severity']}",
@@ -108,11 +84,8 @@ def _send_email(config, recipients, payload):
              f"occurrences: {payload.get('occurrences', 1)}",
              f"time:        {payload['timestamp']}", "",
              json.dumps(payload.get("details") or {}, indent=2, default=str)]
-    message.set_content("\n".join(lines))
-    timeout = config["ALERT_SEND_TIMEOUT_SECONDS"]
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout) as smtp:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls(context=ssl.create_default_context())
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-        smtp.send_message(message, to_addrs=list(recipients))
+    # Date, Message-ID and Auto-Submitted come from core/mail: spam filters score mail without them.
+    message = mail.build(config["MAIL_DEFAULT_SENDER"], recipients, "[cardpay] " + headline(payload), "\n".join(lines),
+                         headers={"X-Cardpay-Fingerprint": payload["fingerprint"]})
+    mail.send(message, config["MAIL_SERVER"], config["MAIL_PORT"], config.get("MAIL_USERNAME"),
+              config.get("MAIL_PASSWORD"), config["MAIL_USE_TLS"], config["ALERT_SEND_TIMEOUT_SECONDS"])

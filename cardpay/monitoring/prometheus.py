@@ -35,6 +35,7 @@ from cardpay.monitoring import worker_buffer
 
 log = logging.getLogger(__name__)
 bp = Blueprint("monitoring", __name__)
+VERSION = "0.2.0"  # keep in step with setup.cfg
 STAGE_BUCKETS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60)
 # The per-process figures: (metric name, help text, the owning module's stats dict, its key). Those
 # dicts are updated in place, so reading them at scrape time gives this worker's running total.
@@ -65,6 +66,10 @@ class CardpayCollector:
             families = []
             up.add_metric([], 0)
         yield up
+        build = GaugeMetricFamily("cardpay_build_info", "Which cardpay version this process runs (always 1)",
+                                  labels=["version"])
+        build.add_metric([VERSION], 1)
+        yield build
         yield from families
         yield from self._process_families()
 
