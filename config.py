@@ -501,7 +501,7 @@ class BaseConfig:
     """Flask settings shared by every environment."""
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    # No ping before every checkout: cardpay/database.py pings only connections that sat idle.
+    # No ping before every checkout: cardpay/core/database.py pings only connections that sat idle.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False}
     MAX_CONTENT_LENGTH = None  # the callback view enforces its own 64 KiB limit and records it
     WTF_CSRF_TIME_LIMIT = None
