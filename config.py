@@ -142,6 +142,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("SCHEDULER_LEASE_SECONDS", "positive", 30,
       "a scheduler that stops renewing its lease for this long is replaced by a standby", "jobs"),
     S("JOB_RUN_RETENTION_DAYS", "positive", 14, "days job_runs bookkeeping rows are kept", "retention"),
+    S("REJECTED_CALLBACK_RETENTION_DAYS", "positive", 30,
+      "days refused callback deliveries are kept (accepted ones follow their payments)", "retention"),
     S("ALERT_REPEAT_INTERVAL_MINUTES", "positive", 240, "an open alert is notified again only after this long",
       "alerts"),
     S("ALERT_AUTO_RESOLVE_MINUTES", "positive", 15,

@@ -177,7 +177,7 @@ def receive(delivery, verified, received_at):
     processing_ms = clock.ms_between(received_at, now) or 0.0
     try:
         row = _execute(RECEIVE, _parameters(delivery, verified, received_at, now, processing_ms))
-    except psycopg.Error as exc:
+    except (psycopg.Error, UnicodeError) as exc:
         log.warning("one-statement callback path failed (%s); the general path takes the delivery",
                     type(exc).__name__)
         return None
@@ -201,7 +201,7 @@ def reject(delivery, rejection, received_at, audit_details):
         row = _execute(REJECT, {**values, "received_at": clock.naive_utc(received_at), "now": clock.naive_utc(clock.now()),
                                 "headers": json.dumps(values["headers"]), "details": json.dumps(audit_details),
                                 "audit": _audit_on()})
-    except psycopg.Error as exc:
+    except (psycopg.Error, UnicodeError) as exc:
         log.warning("one-statement record of a refused callback failed (%s); the general path records it",
                     type(exc).__name__)
         return None

@@ -52,12 +52,20 @@ _FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).values(
     http_status=db.func.coalesce(_EVENTS.c.http_status, 200))
 
 
-def record_values(delivery, received_at, drop_body=False, **values):
+# A refused delivery keeps an excerpt only: a flood of 64 KiB forgeries must not fill the table.
+REFUSED_BODY_CHARS, REFUSED_HEADERS, REFUSED_HEADER_CHARS = 2048, 30, 256
+
+
+def record_values(delivery, received_at, drop_body=False, excerpt=False, **values):
     """Return the columns of a delivery's record (path, address, redacted headers, masked body) plus ``values``."""
-    return {"received_at": received_at, "path": redaction.mask_card_data(delivery.path)[:300],
-            "remote_ip": (delivery.remote_ip or "")[:64] or None,
-            "headers": redaction.redact_headers(delivery.headers.items()),
-            "body": None if drop_body else redaction.stored_body(delivery.raw_body),
+    headers = (redaction.redact_headers(delivery.headers.items(), REFUSED_HEADERS, REFUSED_HEADER_CHARS) if excerpt
+               else redaction.redact_headers(delivery.headers.items()))
+    body = None if drop_body else redaction.stored_body(delivery.raw_body)
+    # The raw path may hold bytes that are not UTF-8 (kept as surrogates to verify the signature): stored as U+FFFD.
+    path = delivery.path.encode("utf-8", "replace").decode("utf-8")
+    return {"received_at": received_at, "path": redaction.mask_card_data(path)[:300],
+            "remote_ip": (delivery.remote_ip or "")[:64] or None, "headers": headers,
+            "body": body[:REFUSED_BODY_CHARS] if excerpt and body else body,
             "body_size": delivery.body_size, "duplicate_of_id": None, "delivery_key": None, "payment_id": None,
             **values}
 
@@ -83,7 +91,7 @@ def rejected_values(delivery, rejection, received_at):
     """Return the columns of a rejected delivery's record (no key; the body dropped when oversized)."""
     status = rejection.payload.get("status") if isinstance(rejection.payload, dict) else None
     return record_values(
-        delivery, received_at, drop_body=rejection.status == 413, paylink_id=rejected_paylink(rejection),
+        delivery, received_at, drop_body=rejection.status == 413, excerpt=True, paylink_id=rejected_paylink(rejection),
         callback_status=redaction.mask_card_data(status)[:20] if isinstance(status, str) else None,
         signature_valid=rejection.signature_valid, verdict=rejection.code, processing_status="rejected",
         error=rejection.message, http_status=rejection.status)

@@ -57,10 +57,19 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
+# A \uD800-\uDFFF escape may spell a lone surrogate: text no database (and no UTF-8) can hold.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def parse_body(raw):
-    """Parse a body as strict JSON (no NaN or Infinity), or raise Rejected with a 400."""
+    """Parse a body as strict JSON (no NaN or Infinity) of valid Unicode text, or raise Rejected with a 400."""
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        payload = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        if _SURROGATE_ESCAPE.search(raw):  # rare: only then re-encode the whole payload to find out
+            json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        return payload
+    except UnicodeEncodeError:
+        raise Rejected(400, "invalid_json", "The body holds text that is not valid Unicode.") from None
     except (ValueError, RecursionError):
         raise Rejected(400, "invalid_json", "The body is not valid JSON.") from None
 

@@ -95,12 +95,12 @@ def mask_value(value):
     return value
 
 
-def redact_headers(headers):
+def redact_headers(headers, max_headers=MAX_HEADERS, max_chars=MAX_HEADER_CHARS):
     """Return headers as a plain dict fit for storage: secrets and signatures redacted, card data masked."""
     stored = {}
-    for name, value in list(headers)[:MAX_HEADERS]:
+    for name, value in list(headers)[:max_headers]:
         name = mask_card_data(str(name))[:200]
-        value = REDACTED if SECRET_HEADER.search(name) else mask_card_data(str(value)[:MAX_HEADER_CHARS])
+        value = REDACTED if SECRET_HEADER.search(name) else mask_card_data(str(value)[:max_chars])
         stored[name] = f"{stored[name]}, {value}" if name in stored else value
     return stored
 

@@ -9,6 +9,7 @@ from cardpay.models.monitoring import (
                                        CardPaymentAlert,
                                        CardPaymentBusinessMetric,
                                        CardPaymentMetric,
+                                       CardPaymentMetricTotal,
                                        CardPaymentPerformance,
 )
 from cardpay.models.payment import FastTrackApproval, ManualIntervention, Payment
@@ -16,6 +17,6 @@ from cardpay.models.webhook import WebhookEvent
 
 __all__ = [
     "AdminUser", "AlertDelivery", "AuditLog", "CardPaymentAlert", "CardPaymentBusinessMetric",
-    "CardPaymentMetric", "CardPaymentPerformance", "Course", "Enrollment", "FastTrackApproval",
+    "CardPaymentMetric", "CardPaymentMetricTotal", "CardPaymentPerformance", "Course", "Enrollment", "FastTrackApproval",
     "JobLease", "JobRun", "Learner", "ManualIntervention", "Payment", "SecretRotation", "WebhookEvent",
 ]

@@ -21,6 +21,20 @@ class CardPaymentMetric(db.Model):
     timestamp = db.Column(UTCDateTime, nullable=False, default=clock.now, index=True)
 
 
+class CardPaymentMetricTotal(db.Model):
+    """What retention removed from card_payment_metrics, per metric and label set: /metrics adds it back,
+    so a counter never goes down when old rows are cleaned up."""
+
+    __tablename__ = "card_payment_metric_totals"
+    __table_args__ = (db.UniqueConstraint("metric_name", "labels_key", name="uq_card_payment_metric_totals_series"),)
+    id = db.Column(db.Integer, primary_key=True)
+    metric_name = db.Column(db.String(100), nullable=False)
+    labels_key = db.Column(db.Text, nullable=False)  # the labels as stored JSON text: the series' identity
+    labels = db.Column(db.JSON, nullable=False, default=dict)
+    value_sum = db.Column(db.Float, nullable=False)
+    count = db.Column(db.BigInteger, nullable=False)
+
+
 class CardPaymentPerformance(db.Model):
     """One timed stage of one payment, against its threshold."""
 
@@ -61,13 +75,17 @@ class CardPaymentAlert(db.Model):
 
 
 class AlertDelivery(db.Model):
-    """The outbox: one notification of one alert to one channel, retried until delivered."""
+    """The outbox: one message (an alert's notification, a learner's email, an access event) to one channel,
+    retried until delivered."""
 
     __tablename__ = "alert_deliveries"
-    __table_args__ = (db.Index("ix_alert_deliveries_due", "status", "next_attempt_at"),)
+    __table_args__ = (db.Index("ix_alert_deliveries_due", "status", "next_attempt_at"),
+                      db.Index("ix_alert_deliveries_ordering_key", "ordering_key", "id"))
     id = db.Column(db.Integer, primary_key=True)
     alert_id = db.Column(db.Integer, db.ForeignKey("card_payment_alerts.id", ondelete="CASCADE"), index=True)
-    channel = db.Column(db.String(30), nullable=False)  # slack, webhook, email, manual_webhook, manual_email
+    # slack, webhook, email, manual_webhook, manual_email, and the channels other packages register
+    channel = db.Column(db.String(30), nullable=False)
+    ordering_key = db.Column(db.String(120))  # rows sharing a key go out in id order (one enrollment's events)
     target = db.Column(db.String(1000), nullable=False)
     kind = db.Column(db.String(20), nullable=False, default="firing")  # firing, repeat, resolved, test
     payload = db.Column(db.JSON, nullable=False, default=dict)

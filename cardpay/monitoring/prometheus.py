@@ -17,8 +17,7 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
-from sqlalchemy import case, cast, func, select
-from sqlalchemy.types import Text
+from sqlalchemy import case, func, select
 
 from cardpay.core import events, logs
 from cardpay.core.extensions import db
@@ -31,7 +30,7 @@ from cardpay.models import (
     ManualIntervention,
 )
 from cardpay.models.monitoring import SEVERITIES, STAGES
-from cardpay.monitoring import worker_buffer
+from cardpay.monitoring import totals, worker_buffer
 
 log = logging.getLogger(__name__)
 bp = Blueprint("monitoring", __name__)
@@ -109,9 +108,10 @@ class CardpayCollector:
 
     def _metric_sums(self):
         """Return {metric_name: [(labels, total)]}, summed in the database per label set."""
-        labels_text = cast(CardPaymentMetric.labels, Text)
+        labels_text = totals.series_key()
         rows = db.session.execute(select(CardPaymentMetric.metric_name, labels_text, func.sum(CardPaymentMetric.value))
                                   .group_by(CardPaymentMetric.metric_name, labels_text)).all()
+        rows += totals.read()  # what retention removed: counters never go down
         sums = {}
         for name, text, total in rows:
             sums.setdefault(name, []).append((json.loads(text) if text else {}, float(total or 0)))

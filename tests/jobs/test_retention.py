@@ -124,7 +124,7 @@ def test_the_daily_job_applies_the_same_windows(app):
     assert {table: labels for table, labels in left.items()} == {
         **expected_survivors(), "job_runs": expected_survivors()["job_runs"] | {"retention_cleanup"}}
     assert run.result == {"card_payment_metrics": 2, "card_payment_performance": 1, "card_payment_alerts": 2,
-                          "audit_logs": 2, "job_runs": 1}
+                          "audit_logs": 2, "job_runs": 1, "webhook_events (refused)": 0}
 
 
 SQL_TABLES = {name: spec for name, spec in TABLE_LABELS.items() if name != "job_runs"}

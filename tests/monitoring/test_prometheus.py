@@ -129,3 +129,29 @@ def _scrape(port):
 def _pids(log_path, path):
     """Return the worker pids the access log shows answering a path."""
     return set(re.findall(rf"^pid=<?(\d+)>? {re.escape(path)} ", log_path.read_text(errors="replace"), re.M))
+
+
+def test_counters_never_go_down_when_retention_cleans_old_rows(app, client):
+    from datetime import timedelta
+
+    from cardpay.core import clock
+    from cardpay.core.extensions import db
+    from cardpay.jobs import retention
+    from cardpay.models import CardPaymentMetric
+
+    def payments_succeeded():
+        for line in client.get("/metrics").data.decode().splitlines():
+            if line.startswith('cardpay_payments_total{status="succeeded"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    with app.app_context():
+        for days_ago in (100, 95, 1):  # two past METRICS_RETENTION_DAYS, one recent
+            db.session.add(CardPaymentMetric(metric_name="payments_succeeded", value=1.0,
+                                             labels={"currency": "ZAR", "method": "fast_track"},
+                                             timestamp=clock.now() - timedelta(days=days_ago)))
+        db.session.commit()
+    before = payments_succeeded()
+    with app.app_context():
+        assert retention.run_cleanup(app.config)["card_payment_metrics"] == 2
+    assert before == payments_succeeded() == 3.0
