@@ -92,7 +92,7 @@ def import_rows(rows, actor):
                     details["updated"][slug] = changes
             result.counts[outcome] += 1
             result.lines.append(f"{outcome} {slug}")
-        audit.record("courses_imported", actor, "course", None, details={**details, **result.counts})
+        audit.record("courses_imported", actor, "course", None, details={**details, "counts": result.counts})
         db.session.commit()
     except Exception:
         db.session.rollback()
