@@ -1,7 +1,8 @@
-"""The admin forms: sign-in, and the reason every operator action must carry (CSRF-protected by Flask-WTF)."""
+"""The admin forms: sign-in, the reason every operator action must carry, and a course (CSRF-protected by
+Flask-WTF). A course's values are checked by cardpay.catalogue, the one place that knows what a course may hold."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 
@@ -21,3 +22,14 @@ class ReasonForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only its CSRF token (sign out)."""
+
+
+class CourseForm(FlaskForm):
+    """A course as an operator edits it; cardpay.catalogue checks the values."""
+
+    slug = StringField("Slug")
+    title = StringField("Title")
+    description = TextAreaField("Description")
+    price = StringField("Price (rands)")
+    access_url = StringField("Access URL (optional)")
+    active = BooleanField("On sale (active)", default=True)

@@ -1,4 +1,4 @@
-"""GET /openapi.json: the OpenAPI 3 document of cardpay's JSON API and the iKhokha callback.
+"""GET /openapi.json: the OpenAPI 3 document of cardpay's JSON API, the access API and the iKhokha callback.
 
 Built with apispec from the same marshmallow schemas the views serialise with, so the document
 cannot describe a field the API does not send. Every error answer is the envelope of SPEC §4.
@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify
 
 from cardpay.admin import schemas as admin_schemas
 from cardpay.callbacks.schemas import CallbackSchema
+from cardpay.integrations.schemas import EnrollmentListSchema
 from cardpay.payments.schemas import PaymentStatusSchema
 
 bp = Blueprint("openapi", __name__)
@@ -103,6 +104,17 @@ def _admin_paths(spec):
                                                  "responses": {"200": _ok(body), **unauthorised}}})
 
 
+def _integration_paths(spec):
+    spec.path(path="/api/v1/enrollments", operations={"get": {
+        "operationId": "listEnrollments", "tags": ["access API"], "security": [{"accessApiKey": []}],
+        "summary": "A learner's enrollments, for a learning platform that asks instead of listening (SPEC §14)",
+        "parameters": [{**_query("email", "the learner's email address"), "required": True},
+                       _query("course", "only this course (its slug)")],
+        "responses": {"200": _ok(EnrollmentListSchema),
+                      "400": _error("email missing or not an email address"),
+                      "401": _error("Authorization: Bearer <key> missing, or the key is unknown or revoked")}}})
+
+
 def _health_paths(spec):
     spec.path(path="/health", operations={"get": {
         "operationId": "health", "tags": ["health"], "summary": "Database, scheduler and last-callback checks",
@@ -122,7 +134,10 @@ def build():
     spec.components.security_scheme("adminSession", {
         "type": "apiKey", "in": "cookie", "name": "session",
         "description": "the session cookie set by signing in at /admin/login"})
-    for add in (_learner_paths, _callback_paths, _admin_paths, _health_paths):
+    spec.components.security_scheme("accessApiKey", {
+        "type": "http", "scheme": "bearer",
+        "description": "an access API key from `flask cardpay api-key create NAME`"})
+    for add in (_learner_paths, _callback_paths, _admin_paths, _integration_paths, _health_paths):
         add(spec)
     return spec.to_dict()
 

@@ -104,4 +104,4 @@ def logout():
     return redirect(url_for("admin.login"))
 
 
-from cardpay.admin import api, dashboard, pages  # noqa: E402,F401  (register their views on bp)
+from cardpay.admin import api, courses, dashboard, pages  # noqa: E402,F401  (register their views on bp)

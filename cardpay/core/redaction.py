@@ -24,7 +24,12 @@ SECRET_KEYS = re.compile(r"(secret|password|sign|token|authorization|cookie|api[
 # and every such start re-scanned the word (a 100-character line with "signature" in it took ~86 us).
 SECRET_PAIR = re.compile(
     r"""(?<![\w-])(?P<key>["']?[\w-]*(?:secret|password|passwd|token|ik-sign|signature|authorization|api[_-]?key|cvv|cvc)"""
-    r"""[\w-]*["']?\s*[:=]\s*)(?P<quote>["']?)(?P<value>[^\s"',;&}\]]+)""", re.I)
+    r"""[\w-]*["']?\s*[:=]\s*)(?P<quote>["']?)(?P<scheme>(?:bearer|basic|token|digest)\s+)?"""
+    r"""(?P<value>[^\s"',;&}\]]+)""", re.I)
+# "Bearer <credential>" wherever it appears, and cardpay's own access API keys (cpk_...) by their shape,
+# so a key is redacted even in a line that does not name a secret (a URL, an error message).
+BEARER = re.compile(r"""(?<![\w-])(bearer\s+)(?!\[redacted\])[^\s"',;&}\]]+""", re.I)
+ACCESS_API_KEY = re.compile(r"cpk_[A-Za-z0-9_-]{6,}")
 # The words SECRET_PAIR needs: a line without any of them (nearly every line) skips that pattern.
 _SECRET_WORD = re.compile(r"secret|password|passwd|token|ik-sign|signature|authorization|api[_-]?key|cvv|cvc", re.I)
 _secret_values = set()
@@ -133,7 +138,13 @@ def redact(text):
     """Mask card-like numbers and redact secret values (by key name and by known value) in a log string."""
     text = mask_every_card_like(text)
     if _SECRET_WORD.search(text):
-        text = SECRET_PAIR.sub(lambda m: f"{m.group('key')}{m.group('quote')}{REDACTED}", text)
+        text = SECRET_PAIR.sub(lambda m: f"{m.group('key')}{m.group('quote')}{m.group('scheme') or ''}{REDACTED}",
+                               text)
+    lowered = text.lower()
+    if "bearer" in lowered:
+        text = BEARER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    if "cpk_" in lowered:
+        text = ACCESS_API_KEY.sub("cpk_" + REDACTED, text)
     for secret in _secret_values:
         text = text.replace(secret, REDACTED)
     return text

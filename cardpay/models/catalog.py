@@ -18,6 +18,8 @@ class Course(db.Model):
     price_cents = db.Column(db.Integer, nullable=False)
     currency = db.Column(db.String(3), nullable=False, default="ZAR")
     active = db.Column(db.Boolean, nullable=False, default=True)
+    # The course in the business's own learning platform (https); access then sends the learner there.
+    access_url = db.Column(db.String(1000))
     created_at = db.Column(UTCDateTime, nullable=False, default=clock.now)
 
 

@@ -75,10 +75,13 @@ def show_return_page(token):
 
 @bp.get("/learn/<token>")
 def course_room(token):
-    """The course itself, opened by the payment that granted access."""
+    """The course itself, opened by the payment that granted access: in the business's own platform when it
+    has an access_url, here otherwise."""
     payment = return_page.payment_by_token(token)
     if return_page.page_state(payment) != "granted":
         return redirect(url_for("learner.return_page", token=token), code=303)
+    if payment.enrollment.course.access_url:
+        return redirect(payment.enrollment.course.access_url, code=303)
     return render_template("learner/course_room.html", course=payment.enrollment.course,
                            learner=payment.enrollment.learner)
 

@@ -1,7 +1,7 @@
 """outbox ordering keys, never-pruned metric totals, refused callbacks in the cleanup function
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-05 05:00:00
 
 - alert_deliveries.ordering_key: the outbox carries learner emails and access events too, and one
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
