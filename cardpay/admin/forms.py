@@ -1,4 +1,4 @@
-"""The admin forms: sign-in, and the reason every operator action must carry (CSRF-protected by Flask-WTF)."""
+"""The admin forms: sign-in (password, then code), and the reason every operator action must carry (CSRF-protected by Flask-WTF)."""
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
@@ -10,6 +10,12 @@ class LoginForm(FlaskForm):
 
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class CodeForm(FlaskForm):
+    """The second sign-in step: a 6-digit TOTP code or a recovery code."""
+
+    code = StringField("Code", validators=[DataRequired(), Length(max=64)])
 
 
 class ReasonForm(FlaskForm):
