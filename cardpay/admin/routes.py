@@ -33,17 +33,6 @@ def _set_up_login(state):
 
 
 @bp.before_request
-def check_parameters():
-    """Refuse NUL bytes in any parameter and a ?page= outside 1..MAX_PAGE with 400, before any query runs."""
-    fields = list(request.args.lists()) + (list(request.form.lists()) if request.method == "POST" else [])
-    if any("\x00" in key or any("\x00" in value for value in values) for key, values in fields):
-        abort(400, description="A parameter holds a NUL byte.")
-    page = request.args.get("page")
-    if page is not None and not (page.isascii() and page.isdigit() and 1 <= int(page) <= MAX_PAGE):
-        abort(400, description=f"page must be a whole number from 1 to {MAX_PAGE}.")
-
-
-@bp.before_request
 def require_admin():
     """Refuse anonymous users everywhere except the login forms and the static assets."""
     if current_user.is_authenticated:
@@ -57,6 +46,17 @@ def require_admin():
         return error_response(401, "login_required", "Sign in at /admin/login to use the admin API.")
     target = request.full_path if request.query_string else request.path
     return redirect(url_for("admin.login", next=target))
+
+
+@bp.before_request
+def check_parameters():
+    """Refuse NUL bytes in any parameter and a ?page= outside 1..MAX_PAGE with 400 (after the sign-in guard)."""
+    fields = list(request.args.lists()) + (list(request.form.lists()) if request.method == "POST" else [])
+    if any("\x00" in key or any("\x00" in value for value in values) for key, values in fields):
+        abort(400, description="A parameter holds a NUL byte.")
+    page = request.args.get("page")
+    if page is not None and not (page.isascii() and page.isdigit() and 1 <= int(page) <= MAX_PAGE):
+        abort(400, description=f"page must be a whole number from 1 to {MAX_PAGE}.")
 
 
 @bp.after_request
