@@ -1,4 +1,5 @@
-"""The admin blueprint: sign-in, and the guard that keeps every other /admin URL for signed-in admins.
+"""The admin blueprint: sign-in (password, then a TOTP code when ADMIN_REQUIRE_2FA), sign-out, and the
+guard that keeps every other /admin URL for signed-in admins with a still-valid session (sessions.py).
 
 The guard is a before_request hook on the whole blueprint rather than a decorator per view, so a
 view added later cannot be left open by accident: pages redirect to the login form, /admin/api
