@@ -107,11 +107,27 @@ SETTINGS: tuple[Setting, ...] = (
       "rejected callbacks of one kind from one IP within THREAT_WINDOW_SECONDS that raise a security alert",
       "security"),
     S("THREAT_WINDOW_SECONDS", "positive", 300, "sliding window for threat detection", "security"),
-    S("ADMIN_MAX_FAILED_LOGINS", "positive", 5, "wrong passwords in a row that lock an admin account", "security"),
-    S("ADMIN_LOCKOUT_MINUTES", "positive", 15, "how long a locked admin account refuses every sign-in", "security"),
+    S("ADMIN_MAX_FAILED_LOGINS", "positive", 5,
+      "failed sign-ins for one account from one client IP within ADMIN_LOCKOUT_MINUTES before that pair is "
+      "throttled (429); the client IP alone is throttled after four times as many (no account is ever locked)",
+      "security"),
+    S("ADMIN_LOCKOUT_MINUTES", "positive", 15, "window of the sign-in throttle: how long failures count", "security"),
+    S("ADMIN_REQUIRE_2FA", "bool", False, "admins sign in with a TOTP code (RFC 6238) after the password",
+      "security", env_defaults={"production": True}),
+    S("ADMIN_SESSION_IDLE_MINUTES", "positive", 30, "an admin session idle this long must sign in again",
+      "security"),
+    S("RATE_LIMITS_ENABLED", "bool", True,
+      "false switches every rate limit off (load tests on a private network)", "security"),
+    S("RATE_LIMIT_STORAGE_URL", "str", "memory://",
+      "where rate-limit counters live; redis://... so that every worker and host shares them", "security"),
     S("ENABLE_CARD_PAYMENT_MONITORING", "bool", True, "write card_payment_metrics", "monitoring"),
     S("ENABLE_PERFORMANCE_MONITORING", "bool", True, "write card_payment_performance", "monitoring"),
     S("ENABLE_BUSINESS_METRICS", "bool", True, "hourly card_payment_business_metrics rollups", "monitoring"),
+    S("METRICS_BEARER_TOKEN", "secret", None,
+      "when set, /metrics needs Authorization: Bearer <token>; in production /metrics refuses anonymous "
+      "callers unless this or METRICS_ALLOWED_IPS is set", "monitoring"),
+    S("METRICS_ALLOWED_IPS", "ips", None, "comma list of IPs/CIDRs allowed to scrape /metrics without a token",
+      "monitoring"),
     S("MONITORING_FLUSH_MS", "int", 250,
       "metrics and stage-timing rows wait up to this long in the worker and are written in one batch "
       "(0 = with each request's own commit)", "monitoring", env_defaults={"testing": 0}),
@@ -427,6 +443,24 @@ def find_problems(loaded):
     return problems
 
 
+def find_warnings(loaded):
+    """Return one line per setting that serves but weakens a guard in production, "NAME: reason"."""
+    values, warnings = loaded.values, []
+    if values["CARDPAY_ENV"] != "production":
+        return warnings
+    if not values["METRICS_BEARER_TOKEN"] and not values["METRICS_ALLOWED_IPS"]:
+        warnings.append("METRICS_BEARER_TOKEN, METRICS_ALLOWED_IPS: neither is set, so /metrics refuses "
+                        "every scrape in production")
+    if not values["RATE_LIMITS_ENABLED"]:
+        warnings.append("RATE_LIMITS_ENABLED: false switches off the sign-in throttle in production")
+    elif (values["RATE_LIMIT_STORAGE_URL"] or "").startswith("memory://"):
+        warnings.append("RATE_LIMIT_STORAGE_URL: memory:// counts per worker process; use redis://... so "
+                        "every worker and host shares the counters")
+    if not values["ADMIN_REQUIRE_2FA"]:
+        warnings.append("ADMIN_REQUIRE_2FA: admins sign in with a password alone")
+    return warnings
+
+
 def fatal_problems(loaded):
     """Return the problems that stop a process from serving: any in production, unparseable values elsewhere."""
     if loaded.values["CARDPAY_ENV"] != "production":
@@ -508,6 +542,9 @@ class BaseConfig:
     MAX_CONTENT_LENGTH = None  # the callback view enforces its own 64 KiB limit and records it
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
+    # A signed session cookie older than this is refused outright (Flask's default is 31 days); the
+    # admin session also ends after ADMIN_SESSION_IDLE_MINUTES and on logout (cardpay/admin/sessions.py).
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"

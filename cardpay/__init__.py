@@ -12,7 +12,7 @@ import click
 from flask import Flask
 
 import config as cardpay_config
-from cardpay.core import database, errors, extensions
+from cardpay.core import database, errors, extensions, rate_limits, security_headers
 from cardpay.core.cli import cardpay_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,8 @@ def create_app(config=None):
     extensions.csrf.init_app(app)
     extensions.login_manager.init_app(app)
     errors.init_app(app)
+    rate_limits.init_app(app)
+    security_headers.init_app(app)
     _init_packages(app)
     app.cli.add_command(cardpay_cli)
     return app

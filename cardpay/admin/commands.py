@@ -1,4 +1,4 @@
-"""`flask cardpay create-admin` and `flask cardpay verify-deployment` (the runbook's test:deployment + test:smoke)."""
+"""`flask cardpay create-admin`, `flask cardpay admin deactivate|reset-2fa` and `flask cardpay verify-deployment`."""
 
 import sys
 
@@ -12,14 +12,54 @@ from cardpay.core.cli import cardpay_cli
 @cardpay_cli.command("create-admin")
 @click.argument("email")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="at least 12 characters; asked for with hidden input when left out")
+              help="at least 12 characters, not a common one; asked for with hidden input when left out")
 def create_admin(email, password):
-    """Create a dashboard admin (or set a new password on an existing one, which also unlocks it)."""
+    """Create a dashboard admin, or set a new password on an existing one (ending its sessions)."""
     try:
         user, created = auth.create_admin(email, password)
+        enrolment = auth.reset_two_factor(user.email, action="admin_2fa_enrolled") if created or not user.totp_secret else None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{'created' if created else 'updated'} admin {user.email}")
+    if enrolment:
+        _show_enrolment(*enrolment)
+
+
+def _show_enrolment(uri, codes):
+    """Print the authenticator URI and the recovery codes (shown this once; only hashes are stored)."""
+    click.echo("Two-factor sign-in: add this to an authenticator app (it holds the secret, keep it private):")
+    click.echo(f"  {uri}")
+    click.echo("Recovery codes, each works once (store them offline; they are not shown again):")
+    for code in codes:
+        click.echo(f"  {code}")
+
+
+@cardpay_cli.group("admin")
+def admin_group():
+    """Manage admin accounts: deactivate one, or give it a new second factor."""
+
+
+@admin_group.command("deactivate")
+@click.argument("email")
+def deactivate(email):
+    """Stop an admin from signing in and end every session it has."""
+    try:
+        user = auth.deactivate(email)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"deactivated admin {user.email}; its sessions have ended")
+
+
+@admin_group.command("reset-2fa")
+@click.argument("email")
+def reset_2fa(email):
+    """Give an admin a new TOTP secret and recovery codes (the old ones stop working, sessions end)."""
+    try:
+        enrolment = auth.reset_two_factor(email)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"new second factor for admin {auth.normalise_email(email)}; its sessions have ended")
+    _show_enrolment(*enrolment)
 
 
 def _table(rows):

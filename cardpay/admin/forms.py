@@ -1,5 +1,6 @@
-"""The admin forms: sign-in, the reason every operator action must carry, and a course (CSRF-protected by
-Flask-WTF). A course's values are checked by cardpay.catalogue, the one place that knows what a course may hold."""
+"""The admin forms: sign-in (password, then code), the reason every operator action must carry, and a course
+(CSRF-protected by Flask-WTF). A course's values are checked by cardpay.catalogue, the one place that knows
+what a course may hold."""
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
@@ -11,6 +12,12 @@ class LoginForm(FlaskForm):
 
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class CodeForm(FlaskForm):
+    """The second sign-in step: a 6-digit TOTP code or a recovery code."""
+
+    code = StringField("Code", validators=[DataRequired(), Length(max=64)])
 
 
 class ReasonForm(FlaskForm):

@@ -19,7 +19,7 @@ _document = {}
 ERROR = {"content": {"application/json": {"schema": "Error"}}}
 TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
          "description": "the unguessable per-payment token from the return page URL"}
-PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000}}
 
 
 def _error(description):
@@ -101,7 +101,9 @@ def _admin_paths(spec):
                                                  "page": {"type": "integer"}, "has_next": {"type": "boolean"}}}
         spec.path(path=path, operations={"get": {**guarded, "operationId": operation_id, "summary": summary,
                                                  "parameters": parameters + [PAGE],
-                                                 "responses": {"200": _ok(body), **unauthorised}}})
+                                                 "responses": {"200": _ok(body), **unauthorised,
+                                                               "400": _error("page outside 1..100000, or a NUL "
+                                                                             "byte in a parameter")}}})
 
 
 def _integration_paths(spec):

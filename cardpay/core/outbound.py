@@ -3,7 +3,8 @@
 Only http and https. The host is resolved once and every address it resolves to is checked: loopback,
 private, link-local, reserved, multicast, unspecified and other non-global addresses are refused unless
 ALERT_ALLOW_PRIVATE_NETWORKS (resolution also catches encodings like http://2130706433/ or
-http://0x7f.1/, and IPv4-mapped IPv6 is judged by its IPv4 address). The request then connects to the
+http://0x7f.1/, IPv4-mapped IPv6 is judged by its IPv4 address, and 6to4 and Teredo addresses by
+the IPv4 addresses they wrap). The request then connects to the
 address that was checked, keeping the Host header and the TLS server name, so a DNS answer that changes
 between check and connect cannot redirect it. Redirects are never followed.
 """
@@ -48,17 +49,30 @@ class Target:
         return name if self.port == default else f"{name}:{self.port}"
 
 
-def refused_reason(address):
-    """Return why an IP address may not be contacted, or None when it is a public address."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+def _judge(ip):
+    """Return why one address is not public, or None."""
     for label in ("loopback", "link_local", "unspecified", "multicast", "reserved", "private"):
         if getattr(ip, "is_" + label):
             return f"{ip} is a {label.replace('_', '-')} address"
     if not ip.is_global:
         return f"{ip} is not a public address"
     return None
+
+
+def refused_reason(address):
+    """Return why an IP address may not be contacted, or None when it is a public address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.version == 6:
+        # 6to4 (2002::/16) and Teredo (2001::/32) carry an IPv4 address that a relay may deliver to;
+        # Python 3.11's is_private does not look inside, so judge every wrapped address too.
+        wrapped = [ip.sixtofour] if ip.sixtofour is not None else list(ip.teredo or ())
+        for inner in wrapped:
+            reason = _judge(inner)
+            if reason:
+                return f"{ip} wraps {reason}"
+    return _judge(ip)
 
 
 def check(url, allow_private=False):

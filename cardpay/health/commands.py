@@ -1,4 +1,4 @@
-"""`flask cardpay validate-config`: one line per problem, never a secret."""
+"""`flask cardpay validate-config`: one line per problem or warning, never a secret."""
 
 import sys
 
@@ -32,6 +32,8 @@ def validate_config():
         if setting.kind == "secret":
             origin = "" if loaded.sources[setting.name] or not loaded.values[setting.name] else " (default)"
             click.echo(f"{setting.name}: {cardpay_config.hint(loaded.values[setting.name])}{origin}")
+    for line in cardpay_config.find_warnings(loaded):
+        click.echo(f"warning: {line}")
     problems = cardpay_config.find_problems(loaded)
     for line in problems:
         click.echo(f"problem: {line}")

@@ -7,19 +7,25 @@ manual_interventions), so any worker reports the same totals. Only the few figur
 per process (receiver failures, log records dropped) are exported as such, labelled with the pid.
 Counters restart from zero when the retention cleanup removes old rows; Prometheus treats that as a
 counter reset, which rate() and increase() already handle.
+
+The figures include revenue, so a scrape needs METRICS_BEARER_TOKEN as a bearer token or an address
+in METRICS_ALLOWED_IPS; with neither configured, /metrics stays open outside production and refuses
+every caller in production.
 """
 
+import hmac
 import json
 import logging
 import os
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 from sqlalchemy import case, func, select
 
-from cardpay.core import events, logs
+from cardpay.core import client_ip, events, logs
+from cardpay.core.errors import error_response
 from cardpay.core.extensions import db
 from cardpay.models import (
     AlertDelivery,
@@ -164,6 +170,28 @@ def _family(family, pairs):
     for key, value in sorted(totals.items()):
         family.add_metric(list(key), value)
     return family
+
+
+def _scrape_allowed():
+    """Tell whether this caller may read /metrics (see the module docstring)."""
+    config = current_app.config
+    token, networks = config["METRICS_BEARER_TOKEN"], config["METRICS_ALLOWED_IPS"]
+    if networks and client_ip.is_allowed(client_ip.of_request(), networks):
+        return True
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    return not networks and config["CARDPAY_ENV"] != "production"
+
+
+@bp.before_request
+def guard_metrics():
+    """Refuse a scrape without the bearer token or an allowed address (401 in the JSON envelope)."""
+    if not _scrape_allowed():
+        response = error_response(401, "unauthorized", "/metrics needs its bearer token or an allowed address.")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return None
 
 
 @bp.get("/metrics")

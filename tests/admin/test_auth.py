@@ -1,15 +1,14 @@
-"""Who gets into the admin area: nobody anonymous, no wrong password, no forged form, no endless guessing."""
+"""Who gets into the admin area: nobody anonymous, no wrong password, no forged form (throttling: test_throttle.py)."""
 
 import pytest
 from sqlalchemy import select
 
 import config as cardpay_config
-from cardpay.core import clock
 from cardpay.core.extensions import db
 from cardpay.models import AdminUser, AuditLog, CardPaymentAlert, ManualIntervention
 from tests.admin.admin_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, sign_in
 
-PUBLIC = {"admin.login", "admin.static"}
+PUBLIC = {"admin.login", "admin.login_code", "admin.static"}
 
 
 def admin_rules(app, ids=None):
@@ -84,39 +83,6 @@ def test_login_never_redirects_off_the_admin_area(client, admin, target):
     response = client.post("/admin/login", query_string={"next": target},
                            data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert response.headers["Location"] == "/admin/card-payment-monitoring"
-
-
-def test_repeated_wrong_passwords_lock_the_account_even_for_the_right_password(app, client, admin):
-    limit = app.config["ADMIN_MAX_FAILED_LOGINS"]
-    for attempt in range(1, limit):
-        assert sign_in(client, password=f"guess {attempt} xxxxxxxx").status_code == 401
-    locking = sign_in(client, password="last guess xxxxxxxx")
-    assert locking.status_code == 429
-    assert "locked" in locking.get_data(as_text=True)
-    refused = sign_in(client)  # the right password, while locked
-    assert refused.status_code == 429
-    assert client.get("/admin/card-payment-monitoring").status_code == 302
-    locks = audit_actions(app, "admin_account_locked")
-    assert len(locks) == 1 and locks[0].actor == ADMIN_EMAIL and locks[0].outcome == "refused"
-    assert len(audit_actions(app, "admin_login_failed")) == limit + 1
-    assert "account_locked" in [r.reason for r in audit_actions(app, "admin_login_failed")]
-
-    clock.advance(minutes=app.config["ADMIN_LOCKOUT_MINUTES"] + 1)
-    assert sign_in(client).status_code == 302
-    with app.app_context():
-        user = db.session.execute(select(AdminUser)).scalar_one()
-        assert user.failed_logins == 0 and user.locked_until is None
-
-
-def test_a_right_password_resets_the_count_of_wrong_ones(app, client, admin):
-    limit = app.config["ADMIN_MAX_FAILED_LOGINS"]
-    for _ in range(limit - 1):
-        sign_in(client, password="not it at all xx")
-    assert sign_in(client).status_code == 302
-    client.post("/admin/logout")
-    for _ in range(limit - 1):
-        assert sign_in(client, password="not it at all xx").status_code == 401
-    assert audit_actions(app, "admin_account_locked") == []
 
 
 def test_inactive_admin_cannot_sign_in_and_loses_an_open_session(app, admin):

@@ -90,3 +90,18 @@ def test_the_host_header_keeps_the_name_while_the_checked_address_is_used():
         assert receiver.requests[0]["headers"]["Host"] == f"localhost:{receiver.port}"
     finally:
         receiver.stop()
+
+
+@pytest.mark.parametrize("address", [
+    "2002:7f00:0001::",                        # 6to4 wrapping 127.0.0.1
+    "2002:a9fe:a9fe::",                        # 6to4 wrapping 169.254.169.254
+    "2002:0a00:0001::1",                       # 6to4 wrapping 10.0.0.1
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",    # Teredo whose client is 127.0.0.1
+    "2001:0:a9fe:a9fe::f5ff:fffe",             # Teredo whose server is 169.254.169.254
+])
+def test_6to4_and_teredo_addresses_are_judged_by_the_ipv4_they_wrap(address):
+    assert "wraps" in outbound.refused_reason(address)
+
+
+def test_6to4_wrapping_a_public_address_is_allowed():
+    assert outbound.refused_reason("2002:0808:0808::1") is None
