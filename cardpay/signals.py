@@ -24,3 +24,6 @@ request_finished = cardpay_signals.signal("request-finished")
 alert_raised = cardpay_signals.signal("alert-raised")
 alert_resolved = cardpay_signals.signal("alert-resolved")
 admin_action = cardpay_signals.signal("admin-action")
+# Access changes, whatever caused them: the learner's receipt and the business's access events listen here.
+enrollment_activated = cardpay_signals.signal("enrollment-activated")
+enrollment_revoked = cardpay_signals.signal("enrollment-revoked")

@@ -86,5 +86,7 @@ def revoke_access(payment_id, actor, reason):
         raise ActionRefused("That enrollment has no active access to revoke.")
     details = {"enrollment_id": payment.enrollment_id, "learner": payment.enrollment.learner.email,
                "course": payment.enrollment.course.slug}
-    _finish(actor, "access_revoked", "payment", payment.id, reason, details)
+    revoked = [(signals.enrollment_revoked, {"enrollment_id": payment.enrollment_id, "payment_id": payment.id,
+                                             "actor": actor, "reason": reason})]
+    _finish(actor, "access_revoked", "payment", payment.id, reason, details, revoked)
     return f"Access revoked for {details['learner']} on {details['course']}."

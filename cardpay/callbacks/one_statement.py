@@ -106,10 +106,10 @@ WITH pay AS (
     RETURNING id
 )
 SELECT recorded.id, approval.id, approved.id, approved.amount_cents, approved.currency, approved.return_page_at,
-       approved.outcome_known_at, approved.detection_method, NULL, NULL
+       approved.outcome_known_at, approved.detection_method, approved.enrollment_id, NULL, NULL
 FROM recorded JOIN approved ON true JOIN approval ON true
 UNION ALL
-SELECT duplicate.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, original.id, original.payment_id
+SELECT duplicate.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, original.id, original.payment_id
 FROM duplicate JOIN original ON true
 """
 
@@ -184,10 +184,10 @@ def receive(delivery, verified, received_at):
     if row is None:
         return None
     event_id, approval_id, payment_id, amount_cents, currency, return_page_at, outcome_known_at, method, \
-        original_id, original_payment_id = row
+        enrollment_id, original_id, original_payment_id = row
     if approval_id is None:
         return records.Taken("copy", event_id, original_id=original_id, original_payment_id=original_payment_id)
-    payment = SimpleNamespace(id=payment_id, amount_cents=amount_cents, currency=currency,
+    payment = SimpleNamespace(id=payment_id, enrollment_id=enrollment_id, amount_cents=amount_cents, currency=currency,
                               return_page_at=clock.as_utc(return_page_at), outcome_known_at=clock.as_utc(outcome_known_at),
                               detection_method=method)
     events = approvals.approval_events(payment, approval_id, "fast_track", processing_ms)

@@ -127,9 +127,12 @@ def apply_success(payment, method, outcome_known_at=None, actor="system", reason
 def approval_events(payment, approval_id, method, processing_ms, actor="system"):
     """Return the events of a granted approval, for ``payment`` as the approval left it.
 
-    ``payment`` needs id, amount_cents, currency, return_page_at, outcome_known_at and detection_method.
+    ``payment`` needs id, enrollment_id, amount_cents, currency, return_page_at, outcome_known_at and
+    detection_method.
     """
     events = [
+        (signals.enrollment_activated, {"enrollment_id": payment.enrollment_id, "payment_id": payment.id,
+                                        "method": method, "actor": actor}),
         (signals.payment_succeeded, {"payment_id": payment.id, "amount_cents": payment.amount_cents,
                                      "currency": payment.currency, "method": method}),
         (signals.approval_granted, {"payment_id": payment.id, "approval_id": approval_id, "method": method,
