@@ -232,9 +232,9 @@ def smtp_server():
 
 def pytest_terminal_summary(terminalreporter):
     """On SQLite, say plainly that the PostgreSQL-only tests (and the second callback form) did not run, and how to."""
-    if PG_ADMIN_URL:
-        return
     skipped = [r for r in terminalreporter.stats.get("skipped", []) if "needs PostgreSQL" in str(r.longrepr)]
+    if PG_ADMIN_URL or not skipped:
+        return
     terminalreporter.write_line(
         f"{len(skipped)} PostgreSQL-only tests were skipped, and the callback tests ran through the general path "
         "only. To run them: CARDPAY_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres make test")

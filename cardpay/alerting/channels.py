@@ -1,4 +1,7 @@
-"""Alert channels: which are configured, and how one notification is written to each.
+"""Outbox channels: which are configured, and how one message is written to each.
+
+Alerts use the built-in channels below; other packages register theirs (``register``): a learner's
+receipt email, an access event for the business's own platform. They all share one outbox.
 
 Channel names are stable (they are stored in alert_deliveries.channel): ``webhook``, ``slack`` and
 ``email`` carry every alert; ``manual_webhook`` and ``manual_email`` carry manual-intervention notices
@@ -9,6 +12,8 @@ Slack incoming-webhook URL is itself a secret; the outbox keeps only a masked de
 import json
 import smtplib
 import time
+from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import urlsplit
 
 from cardpay.alerting import slack
@@ -31,14 +36,32 @@ class ChannelError(Exception):
     """A notification that could not be handed to its channel."""
 
 
+@dataclass(frozen=True)
+class Channel:
+    """A kind of delivery another package adds to the outbox (a learner's email, an access event)."""
+
+    send: Callable  # (config, payload, delivery_id) -> None; raises ChannelError when it did not go out
+    describe: Callable  # (config, payload) -> a description of the target that is safe to store and print
+
+
+_REGISTERED = {}
+
+
+def register(name, send, describe):
+    """Add a channel to the outbox: its rows are claimed, retried and backed off like alerts' (one outbox)."""
+    _REGISTERED[name] = Channel(send, describe)
+
+
 def configured(config, alert_type=None):
     """Return the channels that should carry an alert of this type (all configured ones when None)."""
     names = ALERT_CHANNELS + (MANUAL_CHANNELS if alert_type in (None, MANUAL_TYPE) else ())
     return [name for name in names if config.get(CHANNEL_SETTINGS[name])]
 
 
-def describe(config, channel):
+def describe(config, channel, payload=None):
     """Return a description of a channel's target that is safe to store and print (no URL path)."""
+    if channel in _REGISTERED:
+        return _REGISTERED[channel].describe(config, payload)
     value = config.get(CHANNEL_SETTINGS[channel])
     if not value:
         return "(not configured)"
@@ -50,6 +73,8 @@ def describe(config, channel):
 
 def send(config, channel, payload, delivery_id=None):
     """Send one notification payload through a channel; raise ChannelError when it did not go out."""
+    if channel in _REGISTERED:
+        return _REGISTERED[channel].send(config, payload, delivery_id)
     target = config.get(CHANNEL_SETTINGS.get(channel, ""), None)
     if not target:
         raise ChannelError(f"channel {channel} is no longer configured")

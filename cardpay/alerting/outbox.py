@@ -1,4 +1,5 @@
-"""The alert outbox: delivering alert_deliveries rows, with leases, retries, backoff and jitter.
+"""The outbox: delivering alert_deliveries rows (alerts, learner emails, access events), with leases, retries,
+backoff and jitter; ``enqueue`` adds a message of any registered channel.
 
 ``deliver_due`` runs in the scheduled job every few seconds (never on a request). Each due row is
 claimed with a conditional UPDATE that sets a lease (claimed_until, claimed_by) and commits before
@@ -36,13 +37,29 @@ def backoff_seconds(attempts):
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
+def enqueue(channel, payload, kind="message", ordering_key=None):
+    """Add one message for ``channel`` to the outbox in the caller's transaction; the outbox job sends it.
+
+    Messages sharing an ``ordering_key`` (say, one enrollment's access events) go out in the order they
+    were queued: a later one waits while an earlier one is still pending.
+    """
+    now = clock.now()
+    row = AlertDelivery(channel=channel, target=channels.describe(current_app.config, channel, payload), kind=kind,
+                        payload=payload, status="pending", attempts=0, next_attempt_at=now, created_at=now,
+                        ordering_key=ordering_key)
+    db.session.add(row)
+    return row
+
+
 def deliver_due(limit=50):
     """Re-check time-based alerts, then claim and send up to ``limit`` due notifications; return counts."""
     _evaluate_conditions()
     summary = {"claimed": 0, "delivered": 0, "failed": 0}
-    for delivery_id, kind, alert_id, channel in _due_rows(limit):
+    for delivery_id, kind, alert_id, channel, ordering_key in _due_rows(limit):
         # A resolve notice waits for its firing notice on the same channel, so no one hears "resolved" first.
         if kind == "resolved" and _firing_undelivered(alert_id, channel):
+            continue
+        if ordering_key is not None and _earlier_undelivered(delivery_id, ordering_key):
             continue
         if not _claim(delivery_id):
             continue
@@ -65,10 +82,19 @@ def _evaluate_conditions():
 def _due_rows(limit):
     """Return due rows, oldest first, so notifications of one alert go out in the order they were made."""
     rows = db.session.execute(
-        select(AlertDelivery.id, AlertDelivery.kind, AlertDelivery.alert_id, AlertDelivery.channel)
+        select(AlertDelivery.id, AlertDelivery.kind, AlertDelivery.alert_id, AlertDelivery.channel,
+               AlertDelivery.ordering_key)
         .where(_claimable(clock.now())).order_by(AlertDelivery.id).limit(limit)).all()
     db.session.commit()
     return rows
+
+
+def _earlier_undelivered(delivery_id, ordering_key):
+    found = db.session.execute(select(AlertDelivery.id).where(
+        AlertDelivery.ordering_key == ordering_key, AlertDelivery.id < delivery_id,
+        AlertDelivery.status.in_(("pending", "sending")))).first()
+    db.session.commit()
+    return found is not None
 
 
 def _firing_undelivered(alert_id, channel):
