@@ -186,6 +186,9 @@ SETTINGS: tuple[Setting, ...] = (
       env_defaults={"production": False}),
     S("SANDBOX_CALLBACK_DELAY_SECONDS", "int", 0,
       "seconds the sandbox gateway holds back each callback (to watch the getStatus fallback)", "ikhokha"),
+    S("SANDBOX_STATE_FILE", "str", None,
+      "where the built-in sandbox keeps its paylinks (default instance/sandbox.sqlite3 in development, "
+      "memory in tests), so every gunicorn worker serves the same sandbox", "ikhokha"),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 THRESHOLD_SETTINGS = {

@@ -1,14 +1,16 @@
 """The sandbox gateway: a faithful local stand-in for iKhokha (off in production).
 
 Mounted at /sandbox/ikhokha inside cardpay when SANDBOX_GATEWAY_ENABLED (development and the
-demo), or served alone by ``create_sandbox_app`` (`flask cardpay sandbox-gateway`). Its paylinks
-live in the memory of one process (see state.py): under several gunicorn workers, run it alone.
+demo), or served alone by ``create_sandbox_app`` (`flask cardpay sandbox-gateway`). Mounted in
+development, its paylinks live in instance/sandbox.sqlite3, shared by every worker (see state.py).
 
 Test cards: 4242 4242 4242 4242 succeeds; 4000 0000 0000 0002 is declined; 4000 0000 0000 0077
 succeeds without a callback (only getStatus knows); any other number succeeds when it passes the
 Luhn check and is refused as mistyped when it does not. SANDBOX_CALLBACK_DELAY_SECONDS holds every
 callback back that long.
 """
+
+import os
 
 from flask import Blueprint, Flask
 from werkzeug.exceptions import HTTPException
@@ -24,7 +26,12 @@ csrf.exempt(bp)
 
 @bp.record
 def _attach_state(setup_state):
-    setup_state.app.extensions.setdefault("ikhokha_sandbox", SandboxState())
+    app = setup_state.app
+    # Development keeps paylinks where every gunicorn worker sees them; tests keep them per app.
+    path = app.config.get("SANDBOX_STATE_FILE")  # a sandbox served alone has no cardpay settings
+    if path is None and app.config.get("CARDPAY_ENV") == "development":
+        path = os.path.join(app.instance_path, "sandbox.sqlite3")
+    app.extensions.setdefault("ikhokha_sandbox", SandboxState(path))
 
 
 def state_of(app):

@@ -1,7 +1,8 @@
 """`flask cardpay sandbox-gateway`: serve the stand-in for iKhokha alone, on its own port.
 
-Run it this way whenever cardpay runs under several gunicorn workers (the sandbox keeps its
-paylinks in one process's memory), then point IKHOKHA_API_URL at the printed address.
+Mounted inside cardpay the sandbox already serves every gunicorn worker (its paylinks are in
+SANDBOX_STATE_FILE); run it alone to watch it apart from cardpay, then point IKHOKHA_API_URL at the
+printed address.
 """
 
 import click

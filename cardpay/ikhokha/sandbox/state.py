@@ -1,15 +1,19 @@
 """The sandbox gateway's memory: paylinks, their card attempts, and the test-card rules.
 
-State lives in this process, guarded by one lock. That is enough for `make run` (one process,
-threads) and for the tests. Under several gunicorn workers each worker would hold its own
-paylinks, so there the sandbox must run as its own single process: `flask cardpay sandbox-gateway`.
+Mounted inside cardpay in development, the paylinks live in a SQLite file in the instance folder
+(instance/sandbox.sqlite3) that every worker opens, so `gunicorn -w N` serves one sandbox; the tests
+and a sandbox served alone keep them in one process's memory, behind one lock.
 Card numbers are never kept: an attempt records the last 4 digits and its outcome only.
 """
 
+import json
 import re
 import secrets
+import sqlite3
 import threading
-from dataclasses import dataclass, field
+from contextlib import closing, contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from cardpay.core import clock
 from cardpay.core.redaction import luhn_valid
@@ -80,53 +84,142 @@ class Paylink:
                 "amount": self.amount, "currency": self.currency}
 
 
-class SandboxState:
-    """Every paylink this sandbox issued, by paylinkID, behind one lock."""
+class _MemoryStore:
+    """Paylinks in this process's memory, behind one lock (tests, and a sandbox served alone)."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.paylinks = {}
+
+    @contextmanager
+    def transaction(self):
+        with self.lock:
+            yield self
+
+    def get(self, paylink_id):
+        return self.paylinks.get(paylink_id)
+
+    def find(self, reference):
+        return next((p for p in self.paylinks.values() if p.external_transaction_id == reference), None)
+
+    def put(self, paylink):
+        self.paylinks[paylink.paylink_id] = paylink
+
+    def all(self):
+        return dict(self.paylinks)
+
+
+class _FileStore:
+    """Paylinks in a SQLite file every worker process opens: `gunicorn -w N` serves one sandbox."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        with closing(sqlite3.connect(self.path)) as connection, connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("CREATE TABLE IF NOT EXISTS paylinks (id TEXT PRIMARY KEY, reference TEXT UNIQUE, "
+                               "data TEXT NOT NULL)")
+
+    @contextmanager
+    def transaction(self):
+        # BEGIN IMMEDIATE: one writer at a time across processes, so a charge or a lookup count is never lost.
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            self._connection = connection
+            yield self
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.close()
+
+    def _row(self, where, value):
+        row = self._connection.execute(f"SELECT data FROM paylinks WHERE {where} = ?", (value,)).fetchone()
+        return _from_json(row[0]) if row else None
+
+    def get(self, paylink_id):
+        return self._row("id", paylink_id)
+
+    def find(self, reference):
+        return self._row("reference", reference)
+
+    def put(self, paylink):
+        self._connection.execute("INSERT OR REPLACE INTO paylinks (id, reference, data) VALUES (?, ?, ?)",
+                                 (paylink.paylink_id, paylink.external_transaction_id, _to_json(paylink)))
+
+    def all(self):
+        return {row[0]: _from_json(row[1]) for row in self._connection.execute("SELECT id, data FROM paylinks")}
+
+
+def _to_json(paylink):
+    return json.dumps(asdict(paylink), default=lambda value: value.isoformat())
+
+
+def _from_json(text):
+    values = json.loads(text)
+    for name in ("created_at", "completed_at"):
+        if values.get(name):
+            values[name] = datetime.fromisoformat(values[name])
+    return Paylink(**values)
+
+
+class SandboxState:
+    """Every paylink this sandbox issued, by paylinkID: in memory, or in a file all workers share."""
+
+    def __init__(self, path=None):
+        self._store = _FileStore(path) if path else _MemoryStore()
         self.stopping = threading.Event()  # set to end pending callback retries at once
+
+    @property
+    def paylinks(self):
+        """Every paylink, by paylinkID (a snapshot when they live in a file)."""
+        with self._store.transaction() as store:
+            return store.all()
 
     def create(self, payload):
         """Issue a paylink (the same one again for a repeated externalTransactionID)."""
-        with self.lock:
-            for paylink in self.paylinks.values():
-                if paylink.external_transaction_id == payload["externalTransactionID"]:
-                    return paylink, False
+        with self._store.transaction() as store:
+            existing = store.find(payload["externalTransactionID"])
+            if existing is not None:
+                return existing, False
             paylink = Paylink(paylink_id="SBX" + secrets.token_hex(10),
                               external_transaction_id=payload["externalTransactionID"],
                               amount=payload["amount"], currency=payload["currency"],
                               description=payload.get("description") or "", urls=dict(payload["urls"]))
-            self.paylinks[paylink.paylink_id] = paylink
+            store.put(paylink)
             return paylink, True
 
     def get(self, paylink_id):
         """Return a paylink or None."""
-        with self.lock:
-            return self.paylinks.get(paylink_id)
+        with self._store.transaction() as store:
+            return store.get(paylink_id)
 
     def look_up(self, paylink_id):
         """Return a paylink for getStatus, counting the lookup, or None."""
-        with self.lock:
-            paylink = self.paylinks.get(paylink_id)
+        with self._store.transaction() as store:
+            paylink = store.get(paylink_id)
             if paylink is not None:
                 paylink.lookups += 1
+                store.put(paylink)
             return paylink
 
     def charge(self, paylink_id, outcome, last4):
         """Record a card attempt; return False when the paylink was already paid (no second charge)."""
-        with self.lock:
-            paylink = self.paylinks[paylink_id]
+        with self._store.transaction() as store:
+            paylink = store.get(paylink_id)
             if paylink.status == "SUCCESS":
                 return False
             paylink.status = outcome
             paylink.completed_at = clock.now()
             paylink.attempts.append({"last4": last4, "status": outcome, "at": paylink.completed_at})
+            store.put(paylink)
             return True
 
     def note_delivery(self, paylink_id, status, attempt, http_status):
         """Remember one callback delivery attempt (http_status None: no answer)."""
-        with self.lock:
-            self.paylinks[paylink_id].deliveries.append(
-                {"status": status, "attempt": attempt, "http_status": http_status, "at": clock.now()})
+        with self._store.transaction() as store:
+            paylink = store.get(paylink_id)
+            paylink.deliveries.append({"status": status, "attempt": attempt, "http_status": http_status,
+                                       "at": clock.now()})
+            store.put(paylink)
