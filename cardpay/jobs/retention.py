@@ -44,7 +44,7 @@ RULES = (
          lambda cutoff: CardPaymentAlert.resolved.is_(True) & (CardPaymentAlert.resolved_at < cutoff)),
     Rule("audit_logs", AuditLog, "AUDIT_LOG_RETENTION_DAYS", lambda cutoff: AuditLog.timestamp < cutoff),
     Rule("job_runs", JobRun, "JOB_RUN_RETENTION_DAYS", lambda cutoff: JobRun.started_at < cutoff),
-    Rule("webhook_events (refused)", WebhookEvent, "REJECTED_CALLBACK_RETENTION_DAYS",
+    Rule("webhook_events", WebhookEvent, "REJECTED_CALLBACK_RETENTION_DAYS",
          lambda cutoff: (WebhookEvent.processing_status == "rejected") & (WebhookEvent.received_at < cutoff)),
 )
 
