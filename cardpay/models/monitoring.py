@@ -22,14 +22,14 @@ class CardPaymentMetric(db.Model):
 
 
 class CardPaymentMetricTotal(db.Model):
-    """What retention removed from card_payment_metrics, per metric and label set: /metrics adds it back,
-    so a counter never goes down when old rows are cleaned up."""
+    """The running total of one series (a metric and its labels), kept as rows are written: what /metrics
+    reports, never lowered by retention (monitoring/totals)."""
 
     __tablename__ = "card_payment_metric_totals"
     __table_args__ = (db.UniqueConstraint("metric_name", "labels_key", name="uq_card_payment_metric_totals_series"),)
     id = db.Column(db.Integer, primary_key=True)
     metric_name = db.Column(db.String(100), nullable=False)
-    labels_key = db.Column(db.Text, nullable=False)  # the labels as stored JSON text: the series' identity
+    labels_key = db.Column(db.Text, nullable=False)  # the labels as sorted compact JSON: the series' identity
     labels = db.Column(db.JSON, nullable=False, default=dict)
     value_sum = db.Column(db.Float, nullable=False)
     count = db.Column(db.BigInteger, nullable=False)

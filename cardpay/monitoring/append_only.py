@@ -13,7 +13,7 @@ from sqlalchemy import event, insert
 
 from cardpay.core.extensions import db
 from cardpay.models import AuditLog, CardPaymentMetric, CardPaymentPerformance
-from cardpay.monitoring import worker_buffer
+from cardpay.monitoring import totals, worker_buffer
 
 MODELS = (CardPaymentMetric, CardPaymentPerformance, AuditLog)
 BUFFERABLE = (CardPaymentMetric, CardPaymentPerformance)  # audit rows always commit with their transaction
@@ -74,6 +74,8 @@ def _write_pending(session):
         else:
             # One row: a plain execute; several: executemany. Both compiled once and cached.
             session.execute(_INSERTS[model], batch[0] if len(batch) == 1 else batch)
+            if model in BUFFERABLE:
+                totals.add(session, model.__table__, batch)  # what /metrics reports, in the same commit
 
 
 @event.listens_for(Session, "after_soft_rollback")

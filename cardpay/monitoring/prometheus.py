@@ -1,12 +1,13 @@
 """GET /metrics: a Prometheus collector that reads cardpay's figures from the database at scrape time.
 
 Under gunicorn each worker is a separate process, so in-memory counters would show whichever worker
-answered the scrape. Every figure here is read from the tables all workers write (card_payment_metrics,
-card_payment_performance, fast_track_approvals, card_payment_alerts, alert_deliveries,
-manual_interventions), so any worker reports the same totals. Only the few figures that really are
-per process (receiver failures, log records dropped) are exported as such, labelled with the pid.
-Counters restart from zero when the retention cleanup removes old rows; Prometheus treats that as a
-counter reset, which rate() and increase() already handle.
+answered the scrape. Every figure here is read from tables all workers write, so any worker reports
+the same totals: counters and the stage histogram from the running totals (monitoring/totals: one
+row per series, kept as rows are written, never lowered by retention), approvals from
+fast_track_approvals, gauges from the alerts, the outbox and the review queue. The figures of each
+process (receiver failures, rows dropped) are added to the totals as they change, so they sum over
+every worker and do not multiply with worker restarts. Scrape one target per deployment: every
+worker and host reports the same database-backed totals.
 
 The figures include revenue, so a scrape needs METRICS_BEARER_TOKEN as a bearer token or an address
 in METRICS_ALLOWED_IPS; with neither configured, /metrics stays open outside production and refuses
@@ -14,24 +15,20 @@ every caller in production.
 """
 
 import hmac
-import json
 import logging
-import os
 
 from flask import Blueprint, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
-from cardpay.core import client_ip, events, logs
+from cardpay.core import client_ip
 from cardpay.core.errors import error_response
 from cardpay.core.extensions import db
 from cardpay.models import (
     AlertDelivery,
     CardPaymentAlert,
-    CardPaymentMetric,
-    CardPaymentPerformance,
     FastTrackApproval,
     ManualIntervention,
 )
@@ -41,18 +38,17 @@ from cardpay.monitoring import totals, worker_buffer
 log = logging.getLogger(__name__)
 bp = Blueprint("monitoring", __name__)
 VERSION = "0.2.0"  # keep in step with setup.cfg
-STAGE_BUCKETS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60)
-# The per-process figures: (metric name, help text, the owning module's stats dict, its key). Those
-# dicts are updated in place, so reading them at scrape time gives this worker's running total.
+# The per-process figures (totals' names), summed over every worker that ever ran: (exported name, help).
 PROCESS_COUNTERS = (
-    ("cardpay_process_receiver_failures", "Signal receivers that raised", events.failures, "receivers"),
-    ("cardpay_process_monitoring_commit_failures", "Monitoring commits that failed", events.failures, "commits"),
-    ("cardpay_process_monitoring_rows_dropped", "Buffered monitoring rows dropped after failed flushes",
-     worker_buffer.stats, "dropped"),
-    ("cardpay_process_monitoring_flush_failures", "Flushes of buffered monitoring rows that failed",
-     worker_buffer.stats, "failed_flushes"),
-    ("cardpay_process_log_records_dropped", "Log records dropped by the aggregation shipper",
-     logs.shipper_stats, "dropped"),
+    ("process_receiver_failures", "cardpay_process_receiver_failures", "Signal receivers that raised"),
+    ("process_monitoring_commit_failures", "cardpay_process_monitoring_commit_failures",
+     "Monitoring commits that failed"),
+    ("process_monitoring_rows_dropped", "cardpay_process_monitoring_rows_dropped",
+     "Buffered monitoring rows dropped after failed flushes"),
+    ("process_monitoring_flush_failures", "cardpay_process_monitoring_flush_failures",
+     "Flushes of buffered monitoring rows that failed"),
+    ("process_log_records_dropped", "cardpay_process_log_records_dropped",
+     "Log records dropped by the aggregation shipper"),
 )
 
 
@@ -76,7 +72,6 @@ class CardpayCollector:
         build.add_metric([VERSION], 1)
         yield build
         yield from families
-        yield from self._process_families()
 
     def _database_families(self):
         sums = self._metric_sums()
@@ -101,7 +96,8 @@ class CardpayCollector:
                             ["method", "outcome"], [((method, outcome), n) for method, outcome, n in db.session.execute(
                                 select(FastTrackApproval.method, FastTrackApproval.outcome, func.count())
                                 .group_by(FastTrackApproval.method, FastTrackApproval.outcome)).all()])
-        yield from self._stage_families()
+        yield from self._stage_families(sums)
+        yield from self._process_families(sums)
         yield self._gauge("cardpay_alerts_open", "Open alerts by severity", ["severity"], self._open_alerts())
         yield self._gauge("cardpay_alert_deliveries", "Alert notifications in the outbox by channel and status",
                           ["channel", "status"], [((channel, status), n) for channel, status, n in db.session.execute(
@@ -113,32 +109,29 @@ class CardpayCollector:
         db.session.commit()  # end the read transaction; a scrape holds nothing open
 
     def _metric_sums(self):
-        """Return {metric_name: [(labels, total)]}, summed in the database per label set."""
-        labels_text = totals.series_key()
-        rows = db.session.execute(select(CardPaymentMetric.metric_name, labels_text, func.sum(CardPaymentMetric.value))
-                                  .group_by(CardPaymentMetric.metric_name, labels_text)).all()
-        rows += totals.read()  # what retention removed: counters never go down
-        sums = {}
-        for name, text, total in rows:
-            sums.setdefault(name, []).append((json.loads(text) if text else {}, float(total or 0)))
-        return sums
+        """Return {metric name: [(labels, total)]}: the running totals, this worker's own figures added first."""
+        totals.add_process_figures(db.session, worker_buffer.process_figures())
+        db.session.commit()
+        return totals.read()
 
-    def _stage_families(self):
-        perf = CardPaymentPerformance
-        columns = [func.count(), func.coalesce(func.sum(perf.duration_ms), 0),
-                   func.sum(case((perf.exceeded.is_(True), 1), else_=0))]
-        columns += [func.sum(case((perf.duration_ms <= bound * 1000, 1), else_=0)) for bound in STAGE_BUCKETS_SECONDS]
-        rows = {row[0]: row[1:] for row in db.session.execute(select(perf.operation, *columns)
-                                                              .group_by(perf.operation)).all()}
+    def _stage_families(self, sums):
+        def per_stage(name):
+            return {labels.get("operation"): total for labels, total in sums.get(name, [])}
+
+        count, total_ms, over = per_stage("stage_count"), per_stage("stage_sum_ms"), per_stage("stage_exceeded")
+        buckets = {}
+        for labels, n in sums.get("stage_bucket", []):
+            buckets.setdefault(labels.get("operation"), {})[labels.get("le")] = n
         histogram = HistogramMetricFamily("cardpay_stage_duration_seconds",
                                           "Duration of each payment stage", labels=["operation"])
         exceeded = CounterMetricFamily("cardpay_stage_threshold_exceeded", "Stage timings over their threshold",
                                        labels=["operation"])
         for stage in STAGES:
-            count, total_ms, over, *cumulative = rows.get(stage, (0, 0, 0) + (0,) * len(STAGE_BUCKETS_SECONDS))
-            buckets = [(floatToGoString(bound), int(n or 0)) for bound, n in zip(STAGE_BUCKETS_SECONDS, cumulative)]
-            histogram.add_metric([stage], buckets + [("+Inf", int(count))], float(total_ms) / 1000.0)
-            exceeded.add_metric([stage], int(over or 0))
+            bounds = [(floatToGoString(bound), int(buckets.get(stage, {}).get(floatToGoString(bound), 0)))
+                      for bound in totals.STAGE_BUCKETS_SECONDS]
+            histogram.add_metric([stage], bounds + [("+Inf", int(count.get(stage, 0)))],
+                                 float(total_ms.get(stage, 0)) / 1000.0)
+            exceeded.add_metric([stage], int(over.get(stage, 0)))
         yield histogram
         yield exceeded
 
@@ -147,10 +140,10 @@ class CardpayCollector:
             CardPaymentAlert.resolved.is_(False)).group_by(CardPaymentAlert.severity)).all())
         return [((severity,), counts.get(severity, 0)) for severity in SEVERITIES]
 
-    def _process_families(self):
-        pid = str(os.getpid())
-        for name, documentation, stats, key in PROCESS_COUNTERS:
-            yield self._counter(name, f"{documentation}, in this process", ["pid"], [((pid,), stats[key])])
+    def _process_families(self, sums):
+        for name, exported, documentation in PROCESS_COUNTERS:
+            yield self._counter(exported, f"{documentation}, summed over every worker", [],
+                                [((), sum(total for _, total in sums.get(name, [])))])
 
     @staticmethod
     def _counter(name, documentation, labels, pairs):

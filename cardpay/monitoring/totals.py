@@ -1,47 +1,99 @@
-"""Never-pruned metric totals: what retention removed from card_payment_metrics, per metric and label set.
+"""Running totals per series: what /metrics reports, kept as rows are written, never lowered by retention.
 
-A Prometheus counter must never go down, but retention deletes card_payment_metrics rows after
-METRICS_RETENTION_DAYS. So before a batch is deleted (jobs/retention, and PostgreSQL's
-cleanup_old_card_payment_metrics() the same way) its sums are added to card_payment_metric_totals in
-the same transaction, and /metrics reports totals plus the rows still there. A series is identified
-by its labels as stored JSON text, the same text in both paths.
+Every metric row (card_payment_metrics) and stage timing (card_payment_performance) that is written
+also adds to card_payment_metric_totals, in the same transaction: one upserted row per series (a
+metric name and its label set), so a scrape reads a few dozen rows instead of summing millions, and
+a Prometheus counter never goes down when retention deletes old rows. Stage timings become the
+series of the stage histogram: stage_count, stage_sum_ms, stage_exceeded and cumulative stage_bucket
+counts per ``le``. The per-process figures (receiver failures, dropped rows) are added as deltas at
+each flush and scrape, so they sum over workers and do not multiply with worker restarts.
 """
 
 import json
+import os
 
-from sqlalchemy import Text, cast, func, select
+from prometheus_client.utils import floatToGoString
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cardpay.core.extensions import db
-from cardpay.models import CardPaymentMetric, CardPaymentMetricTotal
+from cardpay.models import CardPaymentMetric, CardPaymentMetricTotal, CardPaymentPerformance
+
+STAGE_BUCKETS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60)
+_reported = {"pid": None, "values": {}}  # per-process figures already added, so each adds only its change
 
 
-def series_key():
-    """SQL for a metric row's series identity: its labels as stored text."""
-    return cast(CardPaymentMetric.labels, Text)
+def _key(name, labels):
+    return name, json.dumps(labels or {}, sort_keys=True, separators=(",", ":"))
 
 
-def fold(condition):
-    """Add the rows matching ``condition`` to the totals, in the current transaction (before they are deleted)."""
-    key = series_key()
-    rows = db.session.execute(select(CardPaymentMetric.metric_name, key, func.sum(CardPaymentMetric.value),
-                                     func.count()).where(condition).group_by(CardPaymentMetric.metric_name, key)).all()
-    if not rows:
-        return 0
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+def increments(table, rows):
+    """Return {(metric name, labels key): [sum, count]} that ``rows`` of ``table`` add to the totals."""
+    found = {}
+
+    def add(name, labels, value):
+        cell = found.setdefault(_key(name, labels), [0.0, 0])
+        cell[0] += float(value)
+        cell[1] += 1
+
+    if table is CardPaymentMetric.__table__:
+        for row in rows:
+            add(row["metric_name"], row.get("labels"), row.get("value", 1.0))
+    elif table is CardPaymentPerformance.__table__:
+        for row in rows:
+            operation, duration = {"operation": row["operation"]}, float(row["duration_ms"])
+            add("stage_count", operation, 1)
+            add("stage_sum_ms", operation, duration)
+            add("stage_exceeded", operation, 1 if row.get("exceeded") else 0)
+            for bound in STAGE_BUCKETS_SECONDS:
+                if duration <= bound * 1000:
+                    add("stage_bucket", {**operation, "le": floatToGoString(bound)}, 1)
+    return found
+
+
+def _upsert(dialect_name):
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     table = CardPaymentMetricTotal.__table__
     statement = dialect.insert(table)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["metric_name", "labels_key"],
         set_={"value_sum": table.c.value_sum + statement.excluded.value_sum,
               "count": table.c.count + statement.excluded.count})
-    db.session.execute(statement, [{"metric_name": name, "labels_key": text or "{}",
-                                    "labels": json.loads(text) if text else {}, "value_sum": float(total or 0),
-                                    "count": int(n)} for name, text, total, n in rows])
-    return sum(int(n) for *_, n in rows)
+
+
+def add(executor, table, rows):
+    """Add what ``rows`` of ``table`` count to the totals, through ``executor`` (a session or a connection)."""
+    found = increments(table, rows)
+    if found:
+        _apply(executor, found)
+
+
+def _apply(executor, found):
+    # Sorted, so that two workers upserting the same series lock them in one order (no deadlock).
+    executor.execute(_upsert(executor.get_bind().dialect.name if hasattr(executor, "get_bind")
+                             else executor.dialect.name),
+                     [{"metric_name": name, "labels_key": key, "labels": json.loads(key), "value_sum": total,
+                       "count": count} for (name, key), (total, count) in sorted(found.items())])
+
+
+def add_process_figures(executor, figures):
+    """Add the change of this process's own figures ({name: running value}) since they were last added."""
+    if _reported["pid"] != os.getpid():  # a forked worker starts its own account
+        _reported["pid"], _reported["values"] = os.getpid(), {}
+    found = {}
+    for name, value in figures.items():
+        delta = value - _reported["values"].get(name, 0)
+        if delta > 0:
+            found[_key(name, {})] = [float(delta), int(delta)]
+    if found:
+        _apply(executor, found)
+        _reported["values"].update(figures)
 
 
 def read():
-    """Return [(metric_name, labels text, value_sum)] of every series retention has folded."""
-    return db.session.execute(select(CardPaymentMetricTotal.metric_name, CardPaymentMetricTotal.labels_key,
-                                     CardPaymentMetricTotal.value_sum)).all()
+    """Return {metric name: [(labels, total)]} of every series."""
+    sums = {}
+    for name, labels, total in db.session.execute(select(
+            CardPaymentMetricTotal.metric_name, CardPaymentMetricTotal.labels, CardPaymentMetricTotal.value_sum)):
+        sums.setdefault(name, []).append((labels or {}, float(total or 0)))
+    return sums

@@ -24,10 +24,11 @@ from collections import deque
 
 from sqlalchemy import JSON, insert
 
-from cardpay.core import clock
+from cardpay.core import clock, events, logs
 from cardpay.core.extensions import db
 from cardpay.core.worker_thread import WorkerThread
 from cardpay.models.types import UTCDateTime
+from cardpay.monitoring import totals
 
 log = logging.getLogger(__name__)
 MAX_ROWS = 50_000  # about a minute of full load; a longer database outage drops the oldest rows
@@ -82,6 +83,8 @@ class MonitoringBuffer:
             with self.app.app_context(), db.engine.begin() as connection:
                 for table, rows in by_table.items():
                     _write(connection, table, rows)
+                    totals.add(connection, table, rows)  # what /metrics reports, in the same transaction
+                totals.add_process_figures(connection, process_figures())
         except Exception as exc:  # noqa: BLE001 - the rows wait for the next flush; the thread must live on
             stats["failed_flushes"] += 1
             # One line, no trace: while the database is away this repeats every interval.
@@ -130,6 +133,15 @@ def _write(connection, table, rows):
                 for row in batch:
                     copy.write_row([value if convert is None or value is None else convert(value)
                                     for convert, value in zip(converters, (row[key] for key in keys))])
+
+
+def process_figures():
+    """Return this process's own running figures (receiver failures, dropped rows), for the totals."""
+    return {"process_receiver_failures": events.failures["receivers"],
+            "process_monitoring_commit_failures": events.failures["commits"],
+            "process_monitoring_rows_dropped": stats["dropped"],
+            "process_monitoring_flush_failures": stats["failed_flushes"],
+            "process_log_records_dropped": logs.shipper_stats["dropped"]}
 
 
 def buffer_of(app):

@@ -6,10 +6,11 @@ Create Date: 2026-12-05 05:00:00
 
 - alert_deliveries.ordering_key: the outbox carries learner emails and access events too, and one
   enrollment's access events must arrive in order.
-- card_payment_metric_totals: what retention removed from card_payment_metrics, per metric and label
-  set, so /metrics counters never go down when old rows are cleaned up.
-- cleanup_old_card_payment_metrics() folds metrics into those totals before deleting them, and
-  deletes refused callback deliveries after REJECTED_CALLBACK_RETENTION_DAYS (default 30).
+- card_payment_metric_totals: running totals per series (metric name and label set), kept as metric
+  rows and stage timings are written; /metrics reads them, so its counters never go down when
+  retention deletes old rows, and a scrape reads a few dozen rows.
+- cleanup_old_card_payment_metrics() also deletes refused callback deliveries after
+  REJECTED_CALLBACK_RETENTION_DAYS (default 30).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -42,21 +43,8 @@ DECLARE
     now_utc timestamp := (now() AT TIME ZONE 'utc');
     n_metrics bigint; n_performance bigint; n_alerts bigint; n_audit bigint; n_refused bigint;
 BEGIN
-    WITH gone AS (
-        DELETE FROM card_payment_metrics WHERE timestamp < now_utc - make_interval(days => metrics_days)
-        RETURNING metric_name, labels::text AS labels_key, labels, value
-    ), summed AS (
-        SELECT metric_name, labels_key, (array_agg(labels))[1] AS labels, sum(value) AS value_sum,
-               count(*) AS n FROM gone GROUP BY metric_name, labels_key
-    ), added AS (
-        INSERT INTO card_payment_metric_totals (metric_name, labels_key, labels, value_sum, count)
-        SELECT metric_name, labels_key, labels, value_sum, n FROM summed
-        ON CONFLICT (metric_name, labels_key) DO UPDATE
-            SET value_sum = card_payment_metric_totals.value_sum + excluded.value_sum,
-                count = card_payment_metric_totals.count + excluded.count
-        RETURNING 1
-    )
-    SELECT coalesce(sum(n), 0) INTO n_metrics FROM summed;
+    DELETE FROM card_payment_metrics WHERE timestamp < now_utc - make_interval(days => metrics_days);
+    GET DIAGNOSTICS n_metrics = ROW_COUNT;
     DELETE FROM card_payment_performance WHERE timestamp < now_utc - make_interval(days => performance_days);
     GET DIAGNOSTICS n_performance = ROW_COUNT;
     DELETE FROM card_payment_alerts
