@@ -63,4 +63,8 @@ def generate(url, rows, expired, window_payments=20_000):
         old = "interval '100 days' + random() * interval '300 days'"
         performance(conn, expired // 2, old)
         metrics(conn, expired - expired // 2, old)
+        # The running totals a live deployment would have kept while writing these rows (monitoring/totals).
+        conn.execute("INSERT INTO card_payment_metric_totals (metric_name, labels_key, labels, value_sum, count) "
+                     "SELECT metric_name, labels::text, (array_agg(labels))[1], sum(value), count(*) "
+                     "FROM card_payment_metrics GROUP BY metric_name, labels::text")
         conn.execute("ANALYZE")

@@ -6,6 +6,7 @@ scheduler.
 """
 
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -27,6 +28,11 @@ def _serving():
     return ctx.info_name in ("run", "scheduler")
 
 
+def _web_worker():
+    """Tell whether this process is a gunicorn worker (it serves; `flask db` and the tests are not one)."""
+    return "gunicorn" in sys.modules and click.get_current_context(silent=True) is None
+
+
 def create_app(config=None):
     """Build a cardpay app; ``config`` is a mapping of settings that override the environment."""
     app = Flask(__name__, instance_path=str(ROOT / "instance"), instance_relative_config=True)
@@ -46,7 +52,8 @@ def create_app(config=None):
     from cardpay.core import logs
     logs.init_app(app)
     database.init_app(app)
-    extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
+    if not _web_worker():
+        extensions.init_migrations(app, str(ROOT / "migrations"))
     extensions.csrf.init_app(app)
     extensions.login_manager.init_app(app)
     errors.init_app(app)

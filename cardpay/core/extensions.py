@@ -1,7 +1,6 @@
 """Unbound Flask extensions, bound to an app by the factory."""
 
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -16,6 +15,13 @@ NAMING_CONVENTION = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
-migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+def init_migrations(app, directory):
+    """Bind Flask-Migrate for `flask db` and the tests; imported here because alembic costs a web worker's
+    start-up a tenth of a second and a web worker never migrates."""
+    from flask_migrate import Migrate
+
+    Migrate(compare_type=True, render_as_batch=True).init_app(app, db, directory=directory)
