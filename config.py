@@ -98,6 +98,9 @@ SETTINGS: tuple[Setting, ...] = (
     S("MAIL_DEFAULT_SENDER", "str", "alerts@localhost", "From address of alert email", "mail"),
     S("LOG_AGGREGATION_ENDPOINT", "url", None, "optional HTTP endpoint that receives batches of JSON log records",
       "logging"),
+    S("LOG_AGGREGATION_HEADERS", "secret", None,
+      "headers sent with every log batch, \"Name: value\" pairs separated by newlines or ';' "
+      "(e.g. Authorization: Bearer ...)", "logging"),
     S("ENABLE_ENHANCED_WEBHOOK_VALIDATION", "bool", True,
       "signature + app-id checks on callbacks; false only allowed outside production", "security"),
     S("WEBHOOK_SIGNATURE_ALGORITHM", "choice", "sha256", "HMAC digest for signatures", "security",
@@ -129,6 +132,22 @@ SETTINGS: tuple[Setting, ...] = (
       "false switches every rate limit off (load tests on a private network)", "security"),
     S("RATE_LIMIT_STORAGE_URL", "str", "memory://",
       "where rate-limit counters live; redis://... so that every worker and host shares them", "security"),
+    S("ENROLL_RATE_LIMIT", "str", "10/minute;50/hour",
+      "Enroll Now posts one client address may make (each makes a payment and a paylink); 429 beyond",
+      "security"),
+    S("STATUS_RATE_LIMIT_PER_TOKEN", "str", "90/minute",
+      "status API calls for one payment token (the return page polls about every 2 s); 429 beyond", "security"),
+    S("STATUS_RATE_LIMIT_PER_IP", "str", "600/minute",
+      "status API calls from one client address, every token together; 429 beyond", "security"),
+    S("STATUS_POLL_MAX_CHECKS", "positive", 60,
+      "getStatus asks the return page's polls may make for one payment in its lifetime; after that only "
+      "reconciliation asks", "payments"),
+    S("CALLBACK_REFUSAL_RATE_LIMIT", "str", "30/minute",
+      "refused callbacks from one address before its further refused ones are answered 429 unrecorded "
+      "(a correctly signed callback is never limited)", "security"),
+    S("WEB_CONCURRENCY", "positive", None,
+      "web worker processes (gunicorn's own setting; its on_starting hook sets it to the real count); "
+      "threat detection's per-worker trigger follows it", "security"),
     S("ENABLE_CARD_PAYMENT_MONITORING", "bool", True, "write card_payment_metrics", "monitoring"),
     S("ENABLE_PERFORMANCE_MONITORING", "bool", True, "write card_payment_performance", "monitoring"),
     S("ENABLE_BUSINESS_METRICS", "bool", True, "hourly card_payment_business_metrics rollups", "monitoring"),
@@ -368,6 +387,7 @@ DERIVED_DEFAULTS = {
     "SECRET_KEY": "generated once into instance/secret_key",
     "WEBHOOK_ENDPOINT": "PRODUCTION_URL/webhooks/ikhokha",
     "IKHOKHA_WEBHOOK_SECRET": "IKHOKHA_API_SECRET",
+    "WEB_CONCURRENCY": "2 x CPU cores + 1, as gunicorn.conf.py starts",
 }
 
 
@@ -378,6 +398,12 @@ def _derive_defaults(values):
         values["IKHOKHA_API_URL"] = values["IKHOKHA_API_URL"].format(PRODUCTION_URL=base)
     values["WEBHOOK_ENDPOINT"] = values["WEBHOOK_ENDPOINT"] or f"{base}/webhooks/ikhokha"
     values["IKHOKHA_WEBHOOK_SECRET"] = values["IKHOKHA_WEBHOOK_SECRET"] or values["IKHOKHA_API_SECRET"]
+    values["WEB_CONCURRENCY"] = values["WEB_CONCURRENCY"] or default_web_workers()
+
+
+def default_web_workers():
+    """Return the worker count gunicorn.conf.py starts when WEB_CONCURRENCY is not set: (2 x cores) + 1."""
+    return (os.cpu_count() or 1) * 2 + 1
 
 
 # ── Problems ────────────────────────────────────────────────────────────────────────────────────

@@ -238,3 +238,39 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(
         f"{len(skipped)} PostgreSQL-only tests were skipped, and the callback tests ran through the general path "
         "only. To run them: CARDPAY_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres make test")
+
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/13"  # this suite's own Redis database
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limit_storage(request):
+    """Rate-limit settings on memory:// or on the machine's real Redis (keys under a prefix of this test's
+    own, deleted afterwards); .keys() lists what the test left in Redis."""
+    prefix = f"cardpay-test-{uuid.uuid4().hex[:12]}"
+    settings = {"RATE_LIMITS_ENABLED": True, "RATELIMIT_KEY_PREFIX": prefix,
+                "RATE_LIMIT_STORAGE_URL": REDIS_TEST_URL if request.param == "redis" else "memory://"}
+    if request.param != "redis":
+        yield LimitStorage(settings, None)
+        return
+    import redis
+
+    connection = redis.Redis.from_url(REDIS_TEST_URL)
+    yield LimitStorage(settings, connection)
+    keys = connection.keys(f"*{prefix}*")
+    if keys:
+        connection.delete(*keys)
+    connection.close()
+
+
+class LimitStorage:
+    """The settings of one rate-limit storage, and a look into Redis when it is the one used."""
+
+    def __init__(self, settings, connection):
+        self.settings, self.connection = settings, connection
+
+    def keys(self):
+        """The keys this test created in Redis (empty on memory://)."""
+        if self.connection is None:
+            return []
+        return [k.decode() for k in self.connection.keys(f"*{self.settings['RATELIMIT_KEY_PREFIX']}*")]
