@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,8 +25,9 @@ import click
 
 LEGACY_PREFIX = "VITE_"
 ENVIRONMENTS = ("development", "testing", "production")
-SANDBOX_APP_ID = "sandbox-app-id"
-SANDBOX_SECRET = "sandbox-secret-not-for-production"
+# The sandbox credentials earlier releases published in this file: refused in production wherever they
+# appear. Development credentials are now generated per install into instance/ (instance_sandbox_credentials).
+PUBLISHED_SANDBOX_CREDENTIALS = ("sandbox-app-id", "sandbox-secret-not-for-production")
 # Template values contain this marker; a value still carrying it is reported, never used silently.
 PLACEHOLDER = "CHANGE_ME"
 # A load balancer's health probe must not hang on a database host that does not answer.
@@ -62,10 +64,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("IKHOKHA_API_URL", "url", "https://api.ikhokha.com/public-api/v1/api", "iK Pay API base URL", "ikhokha",
       env_defaults={"development": "{PRODUCTION_URL}/sandbox/ikhokha/api",
                     "testing": "{PRODUCTION_URL}/sandbox/ikhokha/api"}),
-    S("IKHOKHA_API_KEY", "secret", None, "iK Pay Application ID (sent as IK-APPID)",
-      "ikhokha", env_defaults={"development": SANDBOX_APP_ID, "testing": SANDBOX_APP_ID}),
-    S("IKHOKHA_API_SECRET", "secret", None, "Application secret that signs API requests",
-      "ikhokha", env_defaults={"development": SANDBOX_SECRET, "testing": SANDBOX_SECRET}),
+    S("IKHOKHA_API_KEY", "secret", None, "iK Pay Application ID (sent as IK-APPID)", "ikhokha"),
+    S("IKHOKHA_API_SECRET", "secret", None, "Application secret that signs API requests", "ikhokha"),
     S("IKHOKHA_WEBHOOK_SECRET", "secret", None, "secret that signs callbacks", "ikhokha"),
     S("IKHOKHA_WEBHOOK_SECRET_PREVIOUS", "secret", None,
       "previous callback secret, accepted until IKHOKHA_WEBHOOK_SECRET_PREVIOUS_EXPIRES", "ikhokha"),
@@ -385,6 +385,8 @@ def read_settings(environ=None, env_name=None):
 DERIVED_DEFAULTS = {
     "DATABASE_URL": "SQLite file instance/cardpay.sqlite3",
     "SECRET_KEY": "generated once into instance/secret_key",
+    "IKHOKHA_API_KEY": "the sandbox's own, generated once into instance/sandbox_credentials",
+    "IKHOKHA_API_SECRET": "the sandbox's own, generated once into instance/sandbox_credentials",
     "WEBHOOK_ENDPOINT": "PRODUCTION_URL/webhooks/ikhokha",
     "IKHOKHA_WEBHOOK_SECRET": "IKHOKHA_API_SECRET",
     "WEB_CONCURRENCY": "2 x CPU cores + 1, as gunicorn.conf.py starts",
@@ -404,6 +406,23 @@ def _derive_defaults(values):
 def default_web_workers():
     """Return the worker count gunicorn.conf.py starts when WEB_CONCURRENCY is not set: (2 x cores) + 1."""
     return (os.cpu_count() or 1) * 2 + 1
+
+
+def parse_header_pairs(text):
+    """Parse LOG_AGGREGATION_HEADERS ("Name: value" pairs, one a line or separated by ';') into a dict.
+
+    Raise ValueError for a pair without a colon, or a name or value that could split the request.
+    """
+    headers = {}
+    for pair in (p.strip() for p in re.split(r"[;\n]", text or "")):
+        if not pair:
+            continue
+        name, colon, value = pair.partition(":")
+        name, value = name.strip(), value.strip()
+        if not colon or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) or re.search(r"[\x00-\x1f\x7f]", value):
+            raise ValueError("expected \"Name: value\" pairs separated by ';' or newlines")
+        headers[name] = value
+    return headers
 
 
 # ── Problems ────────────────────────────────────────────────────────────────────────────────────
@@ -441,7 +460,7 @@ def _production_problems(loaded):
         if setting.kind == "url" and explicit and not _is_https(values[setting.name]):
             problems.append(f"{setting.name}: production URLs must use https")
     for name in ("IKHOKHA_API_KEY", "IKHOKHA_API_SECRET", "IKHOKHA_WEBHOOK_SECRET"):
-        if values[name] in (SANDBOX_APP_ID, SANDBOX_SECRET):
+        if values[name] in PUBLISHED_SANDBOX_CREDENTIALS:
             problems.append(f"{name}: the sandbox credential may not be used in production")
     if not values["ENABLE_ENHANCED_WEBHOOK_VALIDATION"]:
         problems.append("ENABLE_ENHANCED_WEBHOOK_VALIDATION: may not be false in production")
@@ -513,17 +532,17 @@ def refuse_to_serve(loaded):
 # ── Files: instance/secret_key, .env, .env.production ───────────────────────────────────────────
 
 
-def instance_secret_key(instance_path):
-    """Return the development SECRET_KEY kept in instance/, creating it once for all workers."""
-    path = Path(instance_path) / "secret_key"
+def _instance_file(instance_path, name, make):
+    """Return the text of instance/<name>, writing ``make()`` into it first if it does not exist yet."""
+    path = Path(instance_path) / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Write the whole key under a private name, then link it into place: link() fails when
-        # another worker got there first, and no worker can ever read a half-written key.
-        draft = path.with_name(f"secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        # Write the whole file under a private name, then link it into place: link() fails when
+        # another worker got there first, and no worker can ever read a half-written file.
+        draft = path.with_name(f"{name}.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+            handle.write(make())
         try:
             os.link(draft, path)
         except FileExistsError:
@@ -531,6 +550,23 @@ def instance_secret_key(instance_path):
         finally:
             draft.unlink()
     return path.read_text().strip()
+
+
+def instance_secret_key(instance_path):
+    """Return the development SECRET_KEY kept in instance/, creating it once for all workers."""
+    return _instance_file(instance_path, "secret_key", lambda: secrets.token_hex(32))
+
+
+def instance_sandbox_credentials(instance_path):
+    """Return (app id, secret) of this install's sandbox gateway, kept in instance/sandbox_credentials.
+
+    Generated once per install (never published), so a deployment that forgot CARDPAY_ENV and runs
+    the sandbox does not accept callbacks signed with a secret anyone can read in the repository.
+    """
+    text = _instance_file(instance_path, "sandbox_credentials",
+                          lambda: f"sandbox-{secrets.token_hex(8)}\n{secrets.token_urlsafe(32)}\n")
+    app_id, _, secret = text.partition("\n")
+    return app_id.strip(), secret.strip()
 
 
 def _env_name_in(mapping):
@@ -612,6 +648,18 @@ CONFIG_CLASSES = {
 }
 
 
+def _sandbox_credentials(mapping, loaded, instance_path):
+    """Outside production: the sandbox's credentials (SANDBOX_APP_ID / SANDBOX_SECRET, given or generated
+    into instance/), which are also cardpay's IKHOKHA_API_KEY / _SECRET unless those are set."""
+    if not (mapping.get("SANDBOX_APP_ID") and mapping.get("SANDBOX_SECRET")):
+        mapping["SANDBOX_APP_ID"], mapping["SANDBOX_SECRET"] = instance_sandbox_credentials(instance_path)
+    for name, sandbox_name in (("IKHOKHA_API_KEY", "SANDBOX_APP_ID"), ("IKHOKHA_API_SECRET", "SANDBOX_SECRET")):
+        mapping[name] = mapping[name] or mapping[sandbox_name]
+    mapping["IKHOKHA_WEBHOOK_SECRET"] = mapping["IKHOKHA_WEBHOOK_SECRET"] or mapping["IKHOKHA_API_SECRET"]
+    for name in ("IKHOKHA_API_KEY", "IKHOKHA_API_SECRET", "IKHOKHA_WEBHOOK_SECRET"):
+        loaded.values[name] = mapping[name]
+
+
 def build_config(instance_path, environ=None, overrides=None):
     """Return (flask_config_mapping, loaded_settings) for the active environment.
 
@@ -641,4 +689,6 @@ def build_config(instance_path, environ=None, overrides=None):
         mapping["SQLALCHEMY_ENGINE_OPTIONS"] = {**mapping["SQLALCHEMY_ENGINE_OPTIONS"],
                                                 "connect_args": {"connect_timeout": DATABASE_CONNECT_TIMEOUT_SECONDS}}
     mapping.update(flask_only)
+    if env != "production":
+        _sandbox_credentials(mapping, loaded, instance_path)
     return mapping, loaded

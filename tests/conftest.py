@@ -23,6 +23,9 @@ from tests.receiver_helpers import HttpReceiver, SmtpSink, free_port
 PG_ADMIN_URL = os.environ.get("CARDPAY_TEST_DATABASE_URL", "")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+# Fixed sandbox credentials for the suite (development installs generate their own into instance/).
+TEST_APP_ID = "test-sandbox-app-id"
+TEST_API_SECRET = "test-sandbox-secret-0123456789abcdef"
 
 
 def _pg_conninfo(url, dbname=None):
@@ -53,6 +56,8 @@ def make_config(database_url, **overrides):
         "CARDPAY_ENV": "testing",
         "DATABASE_URL": database_url,
         "SECRET_KEY": TEST_SECRET_KEY,
+        "SANDBOX_APP_ID": TEST_APP_ID,
+        "SANDBOX_SECRET": TEST_API_SECRET,
         "PRODUCTION_URL": "http://127.0.0.1:5000",
         "SCHEDULER_ENABLED": False,
         "WTF_CSRF_ENABLED": False,
