@@ -18,10 +18,12 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+from limits import parse_many
 
 LEGACY_PREFIX = "VITE_"
 ENVIRONMENTS = ("development", "testing", "production")
@@ -265,8 +267,7 @@ def _parse_url(raw):
 def _parse_email(raw):
     addresses = [a.strip() for a in raw.split(",") if a.strip()]
     for address in addresses:
-        local, _, domain = address.partition("@")
-        if not local or not domain or "@" in domain or any(c.isspace() for c in address):
+        if email_address(address) != address:
             raise ValueError(f"not an email address: {address!r}")
     return addresses or None
 
@@ -445,6 +446,42 @@ def problem_settings(line):
     return {name.strip().removeprefix(LEGACY_PREFIX) for name in names}
 
 
+# Where cardpay sends alerts, logs and events: in production each must be a public https URL.
+PUBLIC_URL_SETTINGS = ("ALERT_WEBHOOK_URL", "ALERT_SLACK_WEBHOOK", "MANUAL_INTERVENTION_WEBHOOK",
+                       "LOG_AGGREGATION_ENDPOINT", "ACCESS_WEBHOOK_URL")
+RATE_LIMIT_SETTINGS = ("ENROLL_RATE_LIMIT", "STATUS_RATE_LIMIT_PER_TOKEN", "STATUS_RATE_LIMIT_PER_IP",
+                       "CALLBACK_REFUSAL_RATE_LIMIT")
+
+
+def email_address(text):
+    """Return the address in ``text`` ("a@b.example" or "Name <a@b.example>") or None when it is not one."""
+    _, address = parseaddr(text or "")
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain or "@" in local or any(c.isspace() or ord(c) < 32 for c in address):
+        return None
+    return address
+
+
+def _scheme_host(url):
+    """Return scheme://host of a URL: what a problem line may show of a URL whose path is a secret."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}"
+
+
+def _public_url_problems(values):
+    from cardpay.core import outbound  # config is imported by cardpay itself; only this check needs outbound
+
+    problems = []
+    for name in PUBLIC_URL_SETTINGS:
+        if not values[name]:
+            continue
+        try:
+            outbound.check(values[name], values["ALERT_ALLOW_PRIVATE_NETWORKS"])
+        except outbound.UnsafeURL as exc:  # its message names the host only, never the path
+            problems.append(f"{name}: {_scheme_host(values[name])} is not a public address ({exc})")
+    return problems
+
+
 def _production_problems(loaded):
     values, problems = loaded.values, []
     for name in REQUIRED_IN_PRODUCTION:
@@ -468,7 +505,7 @@ def _production_problems(loaded):
         problems.append("SANDBOX_GATEWAY_ENABLED: the sandbox gateway may not run in production")
     if values["SECRET_KEY"] and len(values["SECRET_KEY"]) < 32:
         problems.append("SECRET_KEY: shorter than 32 characters")
-    return problems
+    return problems + _public_url_problems(values)
 
 
 def find_problems(loaded):
@@ -489,6 +526,17 @@ def find_problems(loaded):
                         "turns off")
     if not 0 < values["MAIL_PORT"] < 65536:
         problems.append("MAIL_PORT: expected a TCP port, 1 to 65535")
+    if values["MAIL_DEFAULT_SENDER"] and not email_address(values["MAIL_DEFAULT_SENDER"]):
+        problems.append("MAIL_DEFAULT_SENDER: not an email address (expected a@b.example or Name <a@b.example>)")
+    for name in RATE_LIMIT_SETTINGS:
+        try:
+            parse_many(values[name] or "")
+        except ValueError:
+            problems.append(f"{name}: expected limits such as 10/minute;50/hour")
+    try:
+        parse_header_pairs(values["LOG_AGGREGATION_HEADERS"])
+    except ValueError as exc:
+        problems.append(f"LOG_AGGREGATION_HEADERS: {exc}")
     for setting in SETTINGS:
         value = values[setting.name]
         text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value or "")

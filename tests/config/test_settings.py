@@ -187,7 +187,7 @@ def test_production_refuses_sqlite_sandbox_and_weak_settings():
     problems = config.find_problems(read(
         CARDPAY_ENV="production", SECRET_KEY="too-short", IKHOKHA_API_KEY=config.PUBLISHED_SANDBOX_CREDENTIALS[0],
         IKHOKHA_API_SECRET="live-secret-value", DATABASE_URL="sqlite:////srv/cardpay.sqlite3",
-        PRODUCTION_URL="https://pay.example.com", ALERT_WEBHOOK_URL="http://alerts.example.com/hook",
+        PRODUCTION_URL="https://pay.example.com", ALERT_WEBHOOK_URL="http://93.184.216.34/hook",
         ENABLE_ENHANCED_WEBHOOK_VALIDATION="false", SANDBOX_GATEWAY_ENABLED="true"))
     assert problems == [
         "DATABASE_URL: production needs PostgreSQL (SQLite is for development)",
