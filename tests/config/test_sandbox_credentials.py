@@ -6,6 +6,7 @@ import logging
 
 import config
 from cardpay import create_app
+from cardpay.core.extensions import db
 from cardpay.ikhokha import signing
 
 
@@ -59,6 +60,9 @@ def test_serving_without_cardpay_env_warns_loudly(monkeypatch, migrated_database
     assert warning.levelno == logging.WARNING and warning.cardpay["environment"] == "development"
     assert "sandbox gateway mounted" in warning.getMessage()
     assert app.test_client().get("/health").get_json()["environment"] == "development"
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_health_reports_the_environment(client):
