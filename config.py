@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+from limits import parse_many
 
 LEGACY_PREFIX = "VITE_"
 ENVIRONMENTS = ("development", "testing", "production")
-SANDBOX_APP_ID = "sandbox-app-id"
-SANDBOX_SECRET = "sandbox-secret-not-for-production"
+# The sandbox credentials earlier releases published in this file: refused in production wherever they
+# appear. Development credentials are now generated per install into instance/ (instance_sandbox_credentials).
+PUBLISHED_SANDBOX_CREDENTIALS = ("sandbox-app-id", "sandbox-secret-not-for-production")
 # Template values contain this marker; a value still carrying it is reported, never used silently.
 PLACEHOLDER = "CHANGE_ME"
 # A load balancer's health probe must not hang on a database host that does not answer.
@@ -62,10 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("IKHOKHA_API_URL", "url", "https://api.ikhokha.com/public-api/v1/api", "iK Pay API base URL", "ikhokha",
       env_defaults={"development": "{PRODUCTION_URL}/sandbox/ikhokha/api",
                     "testing": "{PRODUCTION_URL}/sandbox/ikhokha/api"}),
-    S("IKHOKHA_API_KEY", "secret", None, "iK Pay Application ID (sent as IK-APPID)",
-      "ikhokha", env_defaults={"development": SANDBOX_APP_ID, "testing": SANDBOX_APP_ID}),
-    S("IKHOKHA_API_SECRET", "secret", None, "Application secret that signs API requests",
-      "ikhokha", env_defaults={"development": SANDBOX_SECRET, "testing": SANDBOX_SECRET}),
+    S("IKHOKHA_API_KEY", "secret", None, "iK Pay Application ID (sent as IK-APPID)", "ikhokha"),
+    S("IKHOKHA_API_SECRET", "secret", None, "Application secret that signs API requests", "ikhokha"),
     S("IKHOKHA_WEBHOOK_SECRET", "secret", None, "secret that signs callbacks", "ikhokha"),
     S("IKHOKHA_WEBHOOK_SECRET_PREVIOUS", "secret", None,
       "previous callback secret, accepted until IKHOKHA_WEBHOOK_SECRET_PREVIOUS_EXPIRES", "ikhokha"),
@@ -98,6 +100,9 @@ SETTINGS: tuple[Setting, ...] = (
     S("MAIL_DEFAULT_SENDER", "str", "alerts@localhost", "From address of alert email", "mail"),
     S("LOG_AGGREGATION_ENDPOINT", "url", None, "optional HTTP endpoint that receives batches of JSON log records",
       "logging"),
+    S("LOG_AGGREGATION_HEADERS", "secret", None,
+      "headers sent with every log batch, \"Name: value\" pairs separated by newlines or ';' "
+      "(e.g. Authorization: Bearer ...)", "logging"),
     S("ENABLE_ENHANCED_WEBHOOK_VALIDATION", "bool", True,
       "signature + app-id checks on callbacks; false only allowed outside production", "security"),
     S("WEBHOOK_SIGNATURE_ALGORITHM", "choice", "sha256", "HMAC digest for signatures", "security",
@@ -129,6 +134,22 @@ SETTINGS: tuple[Setting, ...] = (
       "false switches every rate limit off (load tests on a private network)", "security"),
     S("RATE_LIMIT_STORAGE_URL", "str", "memory://",
       "where rate-limit counters live; redis://... so that every worker and host shares them", "security"),
+    S("ENROLL_RATE_LIMIT", "str", "10/minute;50/hour",
+      "Enroll Now posts one client address may make (each makes a payment and a paylink); 429 beyond",
+      "security"),
+    S("STATUS_RATE_LIMIT_PER_TOKEN", "str", "90/minute",
+      "status API calls for one payment token (the return page polls about every 2 s); 429 beyond", "security"),
+    S("STATUS_RATE_LIMIT_PER_IP", "str", "600/minute",
+      "status API calls from one client address, every token together; 429 beyond", "security"),
+    S("STATUS_POLL_MAX_CHECKS", "positive", 60,
+      "getStatus asks the return page's polls may make for one payment in its lifetime; after that only "
+      "reconciliation asks", "payments"),
+    S("CALLBACK_REFUSAL_RATE_LIMIT", "str", "30/minute",
+      "refused callbacks from one address before its further refused ones are answered 429 unrecorded "
+      "(a correctly signed callback is never limited)", "security"),
+    S("WEB_CONCURRENCY", "positive", None,
+      "web worker processes (gunicorn's own setting; its on_starting hook sets it to the real count); "
+      "threat detection's per-worker trigger follows it", "security"),
     S("ENABLE_CARD_PAYMENT_MONITORING", "bool", True, "write card_payment_metrics", "monitoring"),
     S("ENABLE_PERFORMANCE_MONITORING", "bool", True, "write card_payment_performance", "monitoring"),
     S("ENABLE_BUSINESS_METRICS", "bool", True, "hourly card_payment_business_metrics rollups", "monitoring"),
@@ -249,8 +270,7 @@ def _parse_url(raw):
 def _parse_email(raw):
     addresses = [a.strip() for a in raw.split(",") if a.strip()]
     for address in addresses:
-        local, _, domain = address.partition("@")
-        if not local or not domain or "@" in domain or any(c.isspace() for c in address):
+        if email_address(address) != address:
             raise ValueError(f"not an email address: {address!r}")
     return addresses or None
 
@@ -369,8 +389,11 @@ def read_settings(environ=None, env_name=None):
 DERIVED_DEFAULTS = {
     "DATABASE_URL": "SQLite file instance/cardpay.sqlite3",
     "SECRET_KEY": "generated once into instance/secret_key",
+    "IKHOKHA_API_KEY": "the sandbox's own, generated once into instance/sandbox_credentials",
+    "IKHOKHA_API_SECRET": "the sandbox's own, generated once into instance/sandbox_credentials",
     "WEBHOOK_ENDPOINT": "PRODUCTION_URL/webhooks/ikhokha",
     "IKHOKHA_WEBHOOK_SECRET": "IKHOKHA_API_SECRET",
+    "WEB_CONCURRENCY": "2 x CPU cores + 1, as gunicorn.conf.py starts",
 }
 
 
@@ -381,6 +404,29 @@ def _derive_defaults(values):
         values["IKHOKHA_API_URL"] = values["IKHOKHA_API_URL"].format(PRODUCTION_URL=base)
     values["WEBHOOK_ENDPOINT"] = values["WEBHOOK_ENDPOINT"] or f"{base}/webhooks/ikhokha"
     values["IKHOKHA_WEBHOOK_SECRET"] = values["IKHOKHA_WEBHOOK_SECRET"] or values["IKHOKHA_API_SECRET"]
+    values["WEB_CONCURRENCY"] = values["WEB_CONCURRENCY"] or default_web_workers()
+
+
+def default_web_workers():
+    """Return the worker count gunicorn.conf.py starts when WEB_CONCURRENCY is not set: (2 x cores) + 1."""
+    return (os.cpu_count() or 1) * 2 + 1
+
+
+def parse_header_pairs(text):
+    """Parse LOG_AGGREGATION_HEADERS ("Name: value" pairs, one a line or separated by ';') into a dict.
+
+    Raise ValueError for a pair without a colon, or a name or value that could split the request.
+    """
+    headers = {}
+    for pair in (p.strip() for p in re.split(r"[;\n]", text or "")):
+        if not pair:
+            continue
+        name, colon, value = pair.partition(":")
+        name, value = name.strip(), value.strip()
+        if not colon or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) or re.search(r"[\x00-\x1f\x7f]", value):
+            raise ValueError("expected \"Name: value\" pairs separated by ';' or newlines")
+        headers[name] = value
+    return headers
 
 
 # ── Problems ────────────────────────────────────────────────────────────────────────────────────
@@ -403,6 +449,42 @@ def problem_settings(line):
     return {name.strip().removeprefix(LEGACY_PREFIX) for name in names}
 
 
+# Where cardpay sends alerts, logs and events: in production each must be a public https URL.
+PUBLIC_URL_SETTINGS = ("ALERT_WEBHOOK_URL", "ALERT_SLACK_WEBHOOK", "MANUAL_INTERVENTION_WEBHOOK",
+                       "LOG_AGGREGATION_ENDPOINT", "ACCESS_WEBHOOK_URL")
+RATE_LIMIT_SETTINGS = ("ENROLL_RATE_LIMIT", "STATUS_RATE_LIMIT_PER_TOKEN", "STATUS_RATE_LIMIT_PER_IP",
+                       "CALLBACK_REFUSAL_RATE_LIMIT")
+
+
+def email_address(text):
+    """Return the address in ``text`` ("a@b.example" or "Name <a@b.example>") or None when it is not one."""
+    _, address = parseaddr(text or "")
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain or "@" in local or any(c.isspace() or ord(c) < 32 for c in address):
+        return None
+    return address
+
+
+def _scheme_host(url):
+    """Return scheme://host of a URL: what a problem line may show of a URL whose path is a secret."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}"
+
+
+def _public_url_problems(values):
+    from cardpay.core import outbound  # config is imported by cardpay itself; only this check needs outbound
+
+    problems = []
+    for name in PUBLIC_URL_SETTINGS:
+        if not values[name]:
+            continue
+        try:
+            outbound.check(values[name], values["ALERT_ALLOW_PRIVATE_NETWORKS"])
+        except outbound.UnsafeURL as exc:  # its message names the host only, never the path
+            problems.append(f"{name}: {_scheme_host(values[name])} is not a public address ({exc})")
+    return problems
+
+
 def _production_problems(loaded):
     values, problems = loaded.values, []
     for name in REQUIRED_IN_PRODUCTION:
@@ -418,7 +500,7 @@ def _production_problems(loaded):
         if setting.kind == "url" and explicit and not _is_https(values[setting.name]):
             problems.append(f"{setting.name}: production URLs must use https")
     for name in ("IKHOKHA_API_KEY", "IKHOKHA_API_SECRET", "IKHOKHA_WEBHOOK_SECRET"):
-        if values[name] in (SANDBOX_APP_ID, SANDBOX_SECRET):
+        if values[name] in PUBLISHED_SANDBOX_CREDENTIALS:
             problems.append(f"{name}: the sandbox credential may not be used in production")
     if not values["ENABLE_ENHANCED_WEBHOOK_VALIDATION"]:
         problems.append("ENABLE_ENHANCED_WEBHOOK_VALIDATION: may not be false in production")
@@ -426,7 +508,7 @@ def _production_problems(loaded):
         problems.append("SANDBOX_GATEWAY_ENABLED: the sandbox gateway may not run in production")
     if values["SECRET_KEY"] and len(values["SECRET_KEY"]) < 32:
         problems.append("SECRET_KEY: shorter than 32 characters")
-    return problems
+    return problems + _public_url_problems(values)
 
 
 def find_problems(loaded):
@@ -447,6 +529,17 @@ def find_problems(loaded):
                         "turns off")
     if not 0 < values["MAIL_PORT"] < 65536:
         problems.append("MAIL_PORT: expected a TCP port, 1 to 65535")
+    if values["MAIL_DEFAULT_SENDER"] and not email_address(values["MAIL_DEFAULT_SENDER"]):
+        problems.append("MAIL_DEFAULT_SENDER: not an email address (expected a@b.example or Name <a@b.example>)")
+    for name in RATE_LIMIT_SETTINGS:
+        try:
+            parse_many(values[name] or "")
+        except ValueError:
+            problems.append(f"{name}: expected limits such as 10/minute;50/hour")
+    try:
+        parse_header_pairs(values["LOG_AGGREGATION_HEADERS"])
+    except ValueError as exc:
+        problems.append(f"LOG_AGGREGATION_HEADERS: {exc}")
     for setting in SETTINGS:
         value = values[setting.name]
         text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value or "")
@@ -490,17 +583,17 @@ def refuse_to_serve(loaded):
 # ── Files: instance/secret_key, .env, .env.production ───────────────────────────────────────────
 
 
-def instance_secret_key(instance_path):
-    """Return the development SECRET_KEY kept in instance/, creating it once for all workers."""
-    path = Path(instance_path) / "secret_key"
+def _instance_file(instance_path, name, make):
+    """Return the text of instance/<name>, writing ``make()`` into it first if it does not exist yet."""
+    path = Path(instance_path) / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Write the whole key under a private name, then link it into place: link() fails when
-        # another worker got there first, and no worker can ever read a half-written key.
-        draft = path.with_name(f"secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        # Write the whole file under a private name, then link it into place: link() fails when
+        # another worker got there first, and no worker can ever read a half-written file.
+        draft = path.with_name(f"{name}.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+            handle.write(make())
         try:
             os.link(draft, path)
         except FileExistsError:
@@ -508,6 +601,23 @@ def instance_secret_key(instance_path):
         finally:
             draft.unlink()
     return path.read_text().strip()
+
+
+def instance_secret_key(instance_path):
+    """Return the development SECRET_KEY kept in instance/, creating it once for all workers."""
+    return _instance_file(instance_path, "secret_key", lambda: secrets.token_hex(32))
+
+
+def instance_sandbox_credentials(instance_path):
+    """Return (app id, secret) of this install's sandbox gateway, kept in instance/sandbox_credentials.
+
+    Generated once per install (never published), so a deployment that forgot CARDPAY_ENV and runs
+    the sandbox does not accept callbacks signed with a secret anyone can read in the repository.
+    """
+    text = _instance_file(instance_path, "sandbox_credentials",
+                          lambda: f"sandbox-{secrets.token_hex(8)}\n{secrets.token_urlsafe(32)}\n")
+    app_id, _, secret = text.partition("\n")
+    return app_id.strip(), secret.strip()
 
 
 def _env_name_in(mapping):
@@ -589,6 +699,18 @@ CONFIG_CLASSES = {
 }
 
 
+def _sandbox_credentials(mapping, loaded, instance_path):
+    """Outside production: the sandbox's credentials (SANDBOX_APP_ID / SANDBOX_SECRET, given or generated
+    into instance/), which are also cardpay's IKHOKHA_API_KEY / _SECRET unless those are set."""
+    if not (mapping.get("SANDBOX_APP_ID") and mapping.get("SANDBOX_SECRET")):
+        mapping["SANDBOX_APP_ID"], mapping["SANDBOX_SECRET"] = instance_sandbox_credentials(instance_path)
+    for name, sandbox_name in (("IKHOKHA_API_KEY", "SANDBOX_APP_ID"), ("IKHOKHA_API_SECRET", "SANDBOX_SECRET")):
+        mapping[name] = mapping[name] or mapping[sandbox_name]
+    mapping["IKHOKHA_WEBHOOK_SECRET"] = mapping["IKHOKHA_WEBHOOK_SECRET"] or mapping["IKHOKHA_API_SECRET"]
+    for name in ("IKHOKHA_API_KEY", "IKHOKHA_API_SECRET", "IKHOKHA_WEBHOOK_SECRET"):
+        loaded.values[name] = mapping[name]
+
+
 def build_config(instance_path, environ=None, overrides=None):
     """Return (flask_config_mapping, loaded_settings) for the active environment.
 
@@ -618,4 +740,6 @@ def build_config(instance_path, environ=None, overrides=None):
         mapping["SQLALCHEMY_ENGINE_OPTIONS"] = {**mapping["SQLALCHEMY_ENGINE_OPTIONS"],
                                                 "connect_args": {"connect_timeout": DATABASE_CONNECT_TIMEOUT_SECONDS}}
     mapping.update(flask_only)
+    if env != "production":
+        _sandbox_credentials(mapping, loaded, instance_path)
     return mapping, loaded

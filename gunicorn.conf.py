@@ -6,6 +6,7 @@ this file). Web workers never run scheduled jobs: that is the cardpay-scheduler 
 """
 
 import multiprocessing
+import os
 
 # Behind the TLS proxy (nginx) on the same host; never exposed directly.
 bind = "127.0.0.1:8000"
@@ -13,7 +14,7 @@ bind = "127.0.0.1:8000"
 # Threaded workers: a request holds a thread for its whole duration, including a checkout waiting
 # on iKhokha (up to ~13 s), so a few threads per process keep the others moving meanwhile.
 # (2 x cores) + 1 processes is gunicorn's starting point; each holds its own database pool.
-workers = multiprocessing.cpu_count() * 2 + 1
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
 worker_class = "gthread"
 threads = 4
 
@@ -35,12 +36,37 @@ preload_app = False
 forwarded_allow_ips = "127.0.0.1,::1"
 
 # Logs go to stdout/stderr, so journald (or the container runtime) keeps them.
-accesslog = "-"
 errorlog = "-"
 loglevel = "info"
-# No query strings in the access log: it never holds tokens or payment references.
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+# The access log is JSON (cardpay/core/access_log.py), one line per request on stdout: request id,
+# method, path with the payment token masked and no query string, status, duration, remote address,
+# service/host/pid/version. JSON escaping keeps CR/LF in a path from splitting or forging lines.
+# accesslog stays unset: logconfig_dict's gunicorn.access handler replaces gunicorn's text line.
+accesslog = None
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"level": "INFO", "handlers": ["console"]},
+    "loggers": {
+        "gunicorn.access": {"level": "INFO", "handlers": ["json_access"], "propagate": False},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "generic", "stream": "ext://sys.stderr"},
+        "json_access": {"class": "logging.StreamHandler", "formatter": "json_access", "stream": "ext://sys.stdout"},
+    },
+    "formatters": {
+        "generic": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(message)s",
+                    "datefmt": "[%Y-%m-%d %H:%M:%S %z]"},
+        "json_access": {"()": "cardpay.core.access_log.JsonAccessFormatter"},
+    },
+}
 
 # Heartbeat files on tmpfs: a worker blocked on a slow disk is not mistaken for a hung one.
 worker_tmp_dir = "/dev/shm"
 proc_name = "cardpay-web"
+
+
+def on_starting(server):
+    """Tell the workers how many of them there are (they inherit the environment): threat detection's
+    per-worker trigger follows WEB_CONCURRENCY, whether the count came from it, --workers or GUNICORN_CMD_ARGS."""
+    os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)

@@ -51,6 +51,11 @@ def create_app(config=None):
 
     from cardpay.core import logs
     logs.init_app(app)
+    if loaded.sources["CARDPAY_ENV"] is None and _serving():
+        log.warning("CARDPAY_ENV is not set: serving as %s, with the sandbox gateway %s. Set CARDPAY_ENV=production "
+                    "on a server.", loaded.values["CARDPAY_ENV"],
+                    "mounted" if app.config["SANDBOX_GATEWAY_ENABLED"] else "off",
+                    extra={"cardpay": {"environment": loaded.values["CARDPAY_ENV"], "cardpay_env_set": False}})
     database.init_app(app)
     if not _web_worker():
         extensions.init_migrations(app, str(ROOT / "migrations"))

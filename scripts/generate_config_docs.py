@@ -211,7 +211,9 @@ configuration could not serve. `GET /health/config` gives the same verdict per s
 CHOICES = f"""## Choices cardpay made where the spec is silent
 
 - **Development needs no credentials.** Outside production `IKHOKHA_API_KEY` and `IKHOKHA_API_SECRET`
-  default to the sandbox gateway's own (`{config.SANDBOX_APP_ID}`, `{config.SANDBOX_SECRET}`), and
+  default to the sandbox gateway's own, generated once per install into `instance/sandbox_credentials`
+  (mode 0600; cardpay and a separate sandbox process on the install read the same file; nothing is
+  published in the repository, and production refuses the values earlier releases published), and
   `IKHOKHA_API_URL` defaults to `PRODUCTION_URL/sandbox/ikhokha/api`, the built-in stand-in for iKhokha
   served by the same process while `SANDBOX_GATEWAY_ENABLED` is true. Production has none of these
   defaults, refuses the sandbox credentials and refuses to run the sandbox gateway; `validate-config`

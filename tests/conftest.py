@@ -23,6 +23,9 @@ from tests.receiver_helpers import HttpReceiver, SmtpSink, free_port
 PG_ADMIN_URL = os.environ.get("CARDPAY_TEST_DATABASE_URL", "")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+# Fixed sandbox credentials for the suite (development installs generate their own into instance/).
+TEST_APP_ID = "test-sandbox-app-id"
+TEST_API_SECRET = "test-sandbox-secret-0123456789abcdef"
 
 
 def _pg_conninfo(url, dbname=None):
@@ -53,6 +56,8 @@ def make_config(database_url, **overrides):
         "CARDPAY_ENV": "testing",
         "DATABASE_URL": database_url,
         "SECRET_KEY": TEST_SECRET_KEY,
+        "SANDBOX_APP_ID": TEST_APP_ID,
+        "SANDBOX_SECRET": TEST_API_SECRET,
         "PRODUCTION_URL": "http://127.0.0.1:5000",
         "SCHEDULER_ENABLED": False,
         "WTF_CSRF_ENABLED": False,
@@ -238,3 +243,39 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(
         f"{len(skipped)} PostgreSQL-only tests were skipped, and the callback tests ran through the general path "
         "only. To run them: CARDPAY_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres make test")
+
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/13"  # this suite's own Redis database
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limit_storage(request):
+    """Rate-limit settings on memory:// or on the machine's real Redis (keys under a prefix of this test's
+    own, deleted afterwards); .keys() lists what the test left in Redis."""
+    prefix = f"cardpay-test-{uuid.uuid4().hex[:12]}"
+    settings = {"RATE_LIMITS_ENABLED": True, "RATELIMIT_KEY_PREFIX": prefix,
+                "RATE_LIMIT_STORAGE_URL": REDIS_TEST_URL if request.param == "redis" else "memory://"}
+    if request.param != "redis":
+        yield LimitStorage(settings, None)
+        return
+    import redis
+
+    connection = redis.Redis.from_url(REDIS_TEST_URL)
+    yield LimitStorage(settings, connection)
+    keys = connection.keys(f"*{prefix}*")
+    if keys:
+        connection.delete(*keys)
+    connection.close()
+
+
+class LimitStorage:
+    """The settings of one rate-limit storage, and a look into Redis when it is the one used."""
+
+    def __init__(self, settings, connection):
+        self.settings, self.connection = settings, connection
+
+    def keys(self):
+        """The keys this test created in Redis (empty on memory://)."""
+        if self.connection is None:
+            return []
+        return [k.decode() for k in self.connection.keys(f"*{self.settings['RATELIMIT_KEY_PREFIX']}*")]

@@ -43,7 +43,8 @@ def _learner_paths(spec):
     spec.path(path="/api/payments/{token}/status", parameters=[TOKEN], operations={"get": {
         "operationId": "paymentStatus", "tags": ["learner"],
         "summary": "Payment and access status, polled by the return page (asks getStatus when a callback is late)",
-        "responses": {"200": _ok(PaymentStatusSchema), "404": _error("no payment has this token")}}})
+        "responses": {"200": _ok(PaymentStatusSchema), "404": _error("no payment has this token"),
+                      "429": _error("STATUS_RATE_LIMIT_PER_TOKEN or _PER_IP reached; Retry-After says when to ask again")}}})
     spec.path(path="/api/payments/{token}/ui-ack", parameters=[TOKEN], operations={"post": {
         "operationId": "uiAck", "tags": ["learner"],
         "summary": "The return page reports that it shows access (closes the ui_update and end_to_end timings)",
@@ -70,6 +71,8 @@ def _callback_paths(spec):
                       "401": _error("IK-APPID or IK-SIGN missing or wrong, or a timestamp out of tolerance"),
                       "403": _error("IP verification on and the sender is not allowed"),
                       "413": _error("body over 65,536 bytes"),
+                      "429": _error("a refused delivery from an address over CALLBACK_REFUSAL_RATE_LIMIT (not recorded; "
+                                    "a correctly signed callback is never limited); Retry-After in seconds"),
                       "503": _error("the delivery could not be recorded; the gateway should retry")}}
     for path, operation_id in (("/webhooks/ikhokha", "ikhokhaCallback"),
                                ("/.netlify/functions/ikhokha-webhook", "ikhokhaCallbackLegacy")):

@@ -47,6 +47,5 @@ def failed(email, ip):
 
 def succeeded(email, ip):
     """Forget this pair's failures after a complete sign-in (the address's own count stays)."""
-    if rate_limits.enabled():
-        pair, _ = _limits()
-        rate_limits.limiter.limiter.clear(pair, "admin-login", email, ip or "-")
+    pair, _ = _limits()
+    rate_limits.clear(pair, "admin-login", email, ip or "-")

@@ -8,8 +8,9 @@ with what was seen; later confirmations of the same burst count as repeats of th
 Counting that window on every callback would make an attack cost more the longer it lasts, so each
 process keeps a sliding-window count per (IP, kind) of the suspicious callbacks it handled itself,
 and asks the database (``confirm``) only when that count says the burst may have reached the
-threshold: not before the local count reaches TRIGGER_FRACTION of the threshold (with up to four
-workers, a burst over the threshold has that many on at least one of them); then when the last
+threshold: not before the local count reaches the threshold divided by the number of web workers
+(WEB_CONCURRENCY, which gunicorn.conf.py's on_starting hook sets to the real count: a burst of the
+threshold spread over N workers has at least threshold/N on one of them); then when the last
 confirmed total plus the local hits since — scaled by how the burst was spread over the workers at
 that confirmation — reaches the threshold, or CONFIRM_SECONDS after the last confirmation. Once the
 alert is open it is confirmed (counted again) at most once per CONFIRM_SECONDS; ``confirm_pending``
@@ -41,7 +42,6 @@ KINDS = {
     "unknown_paylink": "callbacks for unknown paylinks",
 }
 ROW_LIMIT = 5000  # plenty to pass any sane threshold; bounds the work an attack can cause per confirmation
-TRIGGER_FRACTION = 0.25
 CONFIRM_SECONDS = 5.0
 MAX_SOURCES = 10000  # beyond this, sources whose window emptied are forgotten
 _lock = threading.Lock()  # gthread workers share one app between threads
@@ -105,8 +105,14 @@ def _forget_stale(sources, cutoff):
             del sources[key]
 
 
+def trigger(threshold, workers):
+    """Return the local count at which a worker first confirms: a burst of ``threshold`` spread over
+    ``workers`` processes puts at least this many on one of them (pigeonhole)."""
+    return max(1, math.ceil(threshold / max(1, int(workers))))
+
+
 def _due(source, threshold, cutoff):
-    if len(source.hits) < max(1, math.ceil(threshold * TRIGGER_FRACTION)):
+    if len(source.hits) < trigger(threshold, current_app.config["WEB_CONCURRENCY"]):
         return False
     if source.confirmed_at is None or source.confirmed_at < cutoff:
         return True

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cardpay import signals
 from cardpay.callbacks import records, verify
-from cardpay.core import clock, database, events
+from cardpay.core import clock, database, events, rate_limits
 from cardpay.core.extensions import db
 from cardpay.payments import approvals
 
@@ -34,6 +34,7 @@ class Answer:
     body: dict
     events: list = field(default_factory=list)
     record: object = None  # a write left uncommitted for the events' commit; redone alone if that fails
+    retry_after: int = None  # seconds, sent as Retry-After
 
 
 @dataclass
@@ -60,7 +61,8 @@ def receive(delivery, started_ms):
     try:
         verified = verify.verify(delivery, current_app.config, received_at)
     except verify.Rejected as rejection:
-        return _refuse(delivery, rejection, received_at, started_ms)
+        throttled = _refusal_throttled(delivery, rejection, started_ms)
+        return throttled or _refuse(delivery, rejection, received_at, started_ms)
     try:
         outcome = _record_and_apply(delivery, verified, received_at)
     except (SQLAlchemyError, LookupError):
@@ -174,6 +176,26 @@ def _answer(delivery, verified, outcome, started_ms):
                       published)
     return Answer(200, {"received": True, "event_id": outcome.event_id, "outcome": outcome.reported}, published,
                   outcome.record)
+
+
+def _refusal_throttled(delivery, rejection, started_ms):
+    """Count a refusal against its source address; past CALLBACK_REFUSAL_RATE_LIMIT answer 429, unrecorded.
+
+    Only deliveries that verification already refused get here, so a correctly signed callback from
+    the same address is never limited. Verification reads no database; what the limit saves is the
+    rest: the webhook_events row, the audit row, the log line and threat detection's work.
+    """
+    limit = rate_limits.parse_first(current_app.config["CALLBACK_REFUSAL_RATE_LIMIT"])
+    ip = delivery.remote_ip or "-"
+    if not rate_limits.exceeded(limit, "callback-refusals", ip):
+        rate_limits.hit(limit, "callback-refusals", ip)
+        return None
+    duration = max(0.0, clock.monotonic_ms() - started_ms)
+    return Answer(429, {"error": "too_many_requests",
+                        "message": "Too many refused callbacks from this address: wait a little and try again."},
+                  [(signals.request_finished, {"endpoint": "callback", "status_code": 429, "duration_ms": duration,
+                                               "internal_error": False})],
+                  retry_after=rate_limits.retry_after(limit, "callback-refusals", ip))
 
 
 def _refuse(delivery, rejection, received_at, started_ms):

@@ -60,4 +60,6 @@ def ikhokha_callback():
     response.status_code = answer.status
     if answer.status == 503:
         response.headers["Retry-After"] = "5"
+    if answer.retry_after:
+        response.headers["Retry-After"] = str(answer.retry_after)
     return response

@@ -5,7 +5,7 @@ import logging
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from cardpay.core import database
+from cardpay.core import database, log_fields
 
 log = logging.getLogger(__name__)
 JSON_PREFIXES = ("/api/", "/webhooks/", "/admin/api/", "/health", "/.netlify/", "/metrics", "/sandbox/ikhokha/api")
@@ -88,7 +88,7 @@ def init_app(app):
     @app.errorhandler(Exception)
     def handle_unexpected(exc):
         # The trace goes to the log only; the client gets the envelope below.
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, log_fields.mask_path(request.path))
         database.rollback_quietly()  # so the next use of this session starts clean
         if wants_json():
             return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")

@@ -2,9 +2,11 @@
 
 Every record of the ``cardpay`` logger is one JSON line on stderr at CARD_PAYMENT_LOG_LEVEL. Before a
 line is written (or shipped) its values pass through cardpay.core.redaction's log strength: card-like
-numbers masked, secret-named pairs and the configured secrets' own values redacted. When
-LOG_AGGREGATION_ENDPOINT is set, the same lines are also POSTed there as JSON arrays by
-a background thread fed through a bounded queue: a full queue drops the record (and counts it in
+numbers masked, secret-named pairs and the configured secrets' own values redacted, the token of a
+token URL masked in ``path``; every line carries service, host, pid and version (core/log_fields). When
+LOG_AGGREGATION_ENDPOINT is set, the same lines are also POSTed there as JSON arrays (with the
+LOG_AGGREGATION_HEADERS, e.g. the shipper's Authorization) by a background thread fed through a
+bounded queue: a full queue drops the record (and counts it in
 ``shipper_stats``) rather than ever making a request wait.
 """
 
@@ -19,7 +21,7 @@ import time
 from flask import g, has_request_context, request
 
 import config as cardpay_config
-from cardpay.core import ids, outbound, redaction
+from cardpay.core import ids, log_fields, outbound, redaction
 from cardpay.core.worker_thread import WorkerThread
 
 QUEUE_SIZE = 1000  # records waiting to be shipped; beyond this they are dropped, never waited for
@@ -29,7 +31,7 @@ shipper_stats = {"shipped": 0, "dropped": 0, "failed_batches": 0}  # per process
 
 
 _FIXED_FIELDS = ("time", "level", "logger", "message", "request_id", "path", "exception")
-_OWN_FIELDS = ("time", "level", "logger")
+_OWN_FIELDS = ("time", "level", "logger", "service", "host", "pid", "version")
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,11 +46,13 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry.update(log_fields.identity())
         if has_request_context():
             entry["request_id"] = getattr(g, "request_id", None)
-            entry["path"] = request.path
+            entry["path"] = log_fields.mask_path(request.path)  # a token in a URL never reaches a log
         for key, value in getattr(record, "cardpay", {}).items():
-            entry[key] = value
+            if key not in _OWN_FIELDS:
+                entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         # Scrub the values, not the JSON text, so the line always stays valid JSON. Time, level and
@@ -60,9 +64,10 @@ class JsonFormatter(logging.Formatter):
 class AggregationHandler(logging.Handler):
     """Queue formatted records for a background thread that POSTs them in batches; never blocks."""
 
-    def __init__(self, endpoint, allow_private, timeout):
+    def __init__(self, endpoint, allow_private, timeout, headers=None):
         super().__init__()
         self.endpoint, self.allow_private, self.timeout = endpoint, allow_private, timeout
+        self.headers = {"Content-Type": "application/json", **(headers or {})}
         self.queue = queue.Queue(maxsize=QUEUE_SIZE)
         self._worker = WorkerThread(self._run, "cardpay-log-shipper")
         self._stopped = threading.Event()
@@ -87,8 +92,8 @@ class AggregationHandler(logging.Handler):
                 continue
             body = ("[" + ",".join(batch) + "]").encode()
             try:
-                outbound.post(self.endpoint, body, {"Content-Type": "application/json"},
-                          allow_private=self.allow_private, timeout=self.timeout)
+                outbound.post(self.endpoint, body, self.headers, allow_private=self.allow_private,
+                              timeout=self.timeout)
                 shipper_stats["shipped"] += len(batch)
             except Exception:  # noqa: BLE001 - nowhere to log it without feeding this same queue
                 shipper_stats["failed_batches"] += 1
@@ -118,8 +123,12 @@ def _configure_shipping(logger, app):
         handler.close()
     endpoint = app.config.get("LOG_AGGREGATION_ENDPOINT")
     if endpoint:
+        try:
+            headers = cardpay_config.parse_header_pairs(app.config.get("LOG_AGGREGATION_HEADERS"))
+        except ValueError:  # validate-config reports it (and production refuses to start)
+            headers = {}
         handler = AggregationHandler(endpoint, app.config["ALERT_ALLOW_PRIVATE_NETWORKS"],
-                                     app.config["ALERT_SEND_TIMEOUT_SECONDS"])
+                                     app.config["ALERT_SEND_TIMEOUT_SECONDS"], headers)
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
 

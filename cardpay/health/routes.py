@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 import config as cardpay_config
-from cardpay.core import clock
+from cardpay.core import clock, log_fields
 from cardpay.core.extensions import db
 from cardpay.models import JobRun, WebhookEvent
 
@@ -60,7 +60,8 @@ def health():
             db.session.rollback()
             log.warning("health: database answers but its schema is not usable", exc_info=True)
             database.update(ok=False, error="database schema missing or out of date (run flask db upgrade)")
-    body = {"status": "ok" if database["ok"] else "unavailable", "time": clock.iso(clock.now()), "checks": checks}
+    body = {"status": "ok" if database["ok"] else "unavailable", "time": clock.iso(clock.now()),
+            "environment": current_app.config["CARDPAY_ENV"], "version": log_fields.VERSION, "checks": checks}
     if not database["ok"]:
         body.update(error="database_unavailable", message=f"cardpay cannot use its database: {database['error']}.")
         return jsonify(body), 503

@@ -36,6 +36,7 @@ class Payment(db.Model):
     ui_acked_at = db.Column(UTCDateTime)
     last_status_check_at = db.Column(UTCDateTime)
     status_check_attempts = db.Column(db.Integer, nullable=False, default=0)
+    status_poll_checks = db.Column(db.Integer, nullable=False, default=0, server_default="0")  # learner polls' asks
 
     enrollment = db.relationship("Enrollment", lazy="joined")
 

@@ -117,7 +117,8 @@ def start_checkout(config, course, email, name):
         with IkhokhaClient.from_config(config) as client:
             answer = client.create_payment(_payload(config, course_facts, facts))
     except (GatewayUnavailable, GatewayRejected) as exc:
-        log.warning("checkout of payment %s could not get a paylink: %s (%s)", facts["id"], exc.message, exc.code)
+        log.warning("checkout of payment %s could not get a paylink: %s (%s)", facts["id"], exc.message, exc.code,
+                    extra={"cardpay": {"payment_id": facts["id"], "error": exc.code}})
         payment = db.session.get(Payment, facts["id"])
         return Checkout("gateway_down", payment.enrollment.course, payment=payment, message=exc.message)
     db.session.execute(

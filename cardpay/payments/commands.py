@@ -73,7 +73,8 @@ class _InProcessCardpay:
             if str(settings.get(derived, "")).startswith(parent["PRODUCTION_URL"]):
                 del settings[derived]
         settings.update(DATABASE_URL=parent["SQLALCHEMY_DATABASE_URI"], PRODUCTION_URL=url,
-                        WTF_CSRF_ENABLED=parent.get("WTF_CSRF_ENABLED", True))
+                        WTF_CSRF_ENABLED=parent.get("WTF_CSRF_ENABLED", True),
+                        SANDBOX_APP_ID=parent.get("SANDBOX_APP_ID"), SANDBOX_SECRET=parent.get("SANDBOX_SECRET"))
         return settings
 
     def __enter__(self):

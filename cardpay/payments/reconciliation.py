@@ -67,7 +67,9 @@ def reconcile_payment(config, client, payment_id):
             details={"checks": attempts, "last_answer": verdict.status, "paylink_id": paylink_id})
     elif decision is None:
         db.session.commit()
-        log.info("payment %s still unresolved after %d getStatus checks (%s)", payment_id, attempts, verdict.status)
+        log.info("payment %s still unresolved after %d getStatus checks (%s)", payment_id, attempts, verdict.status,
+                 extra={"cardpay": {"payment_id": payment_id, "paylink_id": paylink_id, "checks": attempts,
+                                    "verdict": verdict.status}})
         return verdict.status.lower()
     db.session.commit()
     events.publish_all(decision.events)
@@ -84,7 +86,8 @@ def reconcile_stale(limit=50):
                 outcome = reconcile_payment(config, client, payment_id)
             except Exception:  # noqa: BLE001 - one bad payment must not stop the others' checks
                 db.session.rollback()
-                log.exception("reconciliation of payment %s failed", payment_id)
+                log.exception("reconciliation of payment %s failed", payment_id,
+                              extra={"cardpay": {"payment_id": payment_id}})
                 outcome = "error"
             counts[outcome] = counts.get(outcome, 0) + 1
     return counts

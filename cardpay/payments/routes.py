@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 
 from cardpay.core import clock
 from cardpay.core.extensions import csrf
+from cardpay.core.rate_limits import from_setting, limiter, token_key
 from cardpay.payments import checkout, return_page, status_checks
 from cardpay.payments.schemas import EnrollSchema
 
@@ -36,6 +37,7 @@ def course_page(slug):
 
 
 @bp.post("/courses/<slug>/enroll")
+@limiter.limit(from_setting("ENROLL_RATE_LIMIT"), scope="enroll")
 def enroll(slug):
     """Enroll Now: create the payment, then send the browser to iKhokha's card page (303)."""
     started = clock.monotonic_ms()
@@ -87,6 +89,8 @@ def course_room(token):
 
 
 @bp.get("/api/payments/<token>/status")
+@limiter.limit(from_setting("STATUS_RATE_LIMIT_PER_TOKEN"), key_func=token_key, scope="status-token")
+@limiter.limit(from_setting("STATUS_RATE_LIMIT_PER_IP"), scope="status-ip")
 def payment_status(token):
     """The status JSON the return page polls; asks getStatus itself when the callback is late."""
     payment = return_page.payment_by_token(token)

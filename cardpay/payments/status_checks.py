@@ -9,7 +9,9 @@ A check is claimed first with a conditional UPDATE of last_status_check_at, so h
 polls and workers ask at once, one getStatus goes out per payment every CHECK_INTERVAL_SECONDS.
 The claim does not count towards status_check_attempts: that count is reconciliation's
 (services/reconciliation.py), which sends a payment to manual review after enough checks, and a
-learner watching the page for a minute must not use it up. No transaction is open while iKhokha
+learner watching the page for a minute must not use it up. It counts status_poll_checks instead,
+and refuses once STATUS_POLL_MAX_CHECKS asks were made for the payment: however long pages stay
+open (and however many), the polls then stop asking and reconciliation settles the payment. No transaction is open while iKhokha
 answers, and the timeout is short because a learner's poll is waiting.
 """
 
@@ -37,6 +39,8 @@ def is_due(payment, config, now=None):
     now = now or clock.now()
     if payment.status not in WAITING or not payment.paylink_id or payment.return_page_at is None:
         return False
+    if (payment.status_poll_checks or 0) >= config["STATUS_POLL_MAX_CHECKS"]:
+        return False
     waited_ms = clock.ms_between(payment.return_page_at, now)
     if waited_ms < config["PAYMENT_DETECTION_THRESHOLD"]:
         return False
@@ -44,13 +48,16 @@ def is_due(payment, config, now=None):
     return last is None or now - last >= timedelta(seconds=CHECK_INTERVAL_SECONDS)
 
 
-def _claim(payment_id, now):
-    """Take the right to ask getStatus for this payment now; False when someone else just did."""
+def _claim(payment_id, now, max_checks):
+    """Take the right to ask getStatus for this payment now; False when someone else just did, or the
+    polls have used up the payment's STATUS_POLL_MAX_CHECKS."""
     recent = now - timedelta(seconds=CHECK_INTERVAL_SECONDS)
     won = db.session.execute(
         update(Payment).where(Payment.id == payment_id, Payment.status.in_(WAITING),
+                              Payment.status_poll_checks < max_checks,
                               or_(Payment.last_status_check_at.is_(None), Payment.last_status_check_at <= recent))
-        .values(last_status_check_at=now).execution_options(synchronize_session=False)).rowcount == 1
+        .values(last_status_check_at=now, status_poll_checks=Payment.status_poll_checks + 1)
+        .execution_options(synchronize_session=False)).rowcount == 1
     db.session.commit()
     return won
 
@@ -97,15 +104,18 @@ def apply(payment, verdict, known_at):
 def check(payment, config):
     """Ask getStatus for a waiting payment if it is due and unclaimed; return what happened."""
     now = clock.now()
-    if not is_due(payment, config, now) or not _claim(payment.id, now):
+    if not is_due(payment, config, now) or not _claim(payment.id, now, config["STATUS_POLL_MAX_CHECKS"]):
         return "not_due"
     payment_id, paylink_id, reference = payment.id, payment.paylink_id, payment.external_transaction_id
     db.session.commit()
     with IkhokhaClient.from_config(config, timeout=TIMEOUT, attempts=1) as client:
         verdict = ask(client, paylink_id, reference)
+    fields = {"payment_id": payment_id, "paylink_id": paylink_id, "verdict": verdict.status}
     if verdict.error:
-        log.warning("status poll of payment %s got no verdict: %s", payment_id, verdict.error)
+        log.warning("status poll of payment %s got no verdict: %s", payment_id, verdict.error,
+                    extra={"cardpay": fields})
         return "gateway_error"
+    log.info("status poll of payment %s: getStatus says %s", payment_id, verdict.status, extra={"cardpay": fields})
     if verdict.status == "PENDING":
         return "pending"
     payment = db.session.get(Payment, payment_id)

@@ -31,7 +31,8 @@ def test_every_setting_is_documented_with_its_legacy_name():
 def test_per_environment_defaults_are_shown_where_they_differ():
     table = generator.render_markdown()
     assert "| development, testing: true; production: false | serve the built-in stand-in" in table
-    assert "| development, testing: sandbox-app-id; production: required |" in table
+    assert ("| development, testing: the sandbox's own, generated once into instance/sandbox_credentials; "
+            "production: required |") in table
     assert "| http://127.0.0.1:5000 |" in table
 
 

@@ -20,10 +20,10 @@ def test_defaults_in_development_need_no_credentials_and_use_the_sandbox():
     values = loaded.values
     assert loaded.errors == [] and config.find_problems(loaded) == []
     assert values["CARDPAY_ENV"] == "development"
-    assert values["IKHOKHA_API_KEY"] == config.SANDBOX_APP_ID
+    assert values["IKHOKHA_API_KEY"] is None  # filled by build_config from the install's own sandbox credentials
     assert values["IKHOKHA_API_URL"] == "http://127.0.0.1:5000/sandbox/ikhokha/api"
     assert values["WEBHOOK_ENDPOINT"] == "http://127.0.0.1:5000/webhooks/ikhokha"
-    assert values["IKHOKHA_WEBHOOK_SECRET"] == config.SANDBOX_SECRET
+    assert values["IKHOKHA_WEBHOOK_SECRET"] is None
     assert values["SANDBOX_GATEWAY_ENABLED"] is True and values["SCHEDULER_ENABLED"] is True
     assert values["ALERT_ALLOW_PRIVATE_NETWORKS"] is True
 
@@ -185,9 +185,9 @@ def test_production_problems_name_every_missing_setting():
 
 def test_production_refuses_sqlite_sandbox_and_weak_settings():
     problems = config.find_problems(read(
-        CARDPAY_ENV="production", SECRET_KEY="too-short", IKHOKHA_API_KEY=config.SANDBOX_APP_ID,
+        CARDPAY_ENV="production", SECRET_KEY="too-short", IKHOKHA_API_KEY=config.PUBLISHED_SANDBOX_CREDENTIALS[0],
         IKHOKHA_API_SECRET="live-secret-value", DATABASE_URL="sqlite:////srv/cardpay.sqlite3",
-        PRODUCTION_URL="https://pay.example.com", ALERT_WEBHOOK_URL="http://alerts.example.com/hook",
+        PRODUCTION_URL="https://pay.example.com", ALERT_WEBHOOK_URL="http://93.184.216.34/hook",
         ENABLE_ENHANCED_WEBHOOK_VALIDATION="false", SANDBOX_GATEWAY_ENABLED="true"))
     assert problems == [
         "DATABASE_URL: production needs PostgreSQL (SQLite is for development)",

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from cardpay.ikhokha.sandbox import create_sandbox_app, state_of
-from tests.conftest import LiveServer
+from tests.conftest import TEST_API_SECRET, TEST_APP_ID, LiveServer
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def sandbox():
     servers = []
 
     def start(callback_delay=0.0):
-        app = create_sandbox_app(callback_delay)
+        app = create_sandbox_app(TEST_APP_ID, TEST_API_SECRET, callback_delay)
         server = LiveServer(app).start()
         server.app, server.state = app, state_of(app)
         server.api = server.url + "/sandbox/ikhokha/api"

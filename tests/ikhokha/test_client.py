@@ -5,18 +5,17 @@ import time
 
 import pytest
 
-import config
 from cardpay.core.errors import GatewayRejected, GatewayUnavailable
 from cardpay.ikhokha import signing
 from cardpay.ikhokha.client import IkhokhaClient
 from cardpay.ikhokha.sandbox import create_sandbox_app
-from tests.conftest import LiveServer, free_port
+from tests.conftest import TEST_API_SECRET, TEST_APP_ID, LiveServer, free_port
 
 PAYLOAD = {"amount": 100, "currency": "ZAR", "externalTransactionID": "cp_client", "mode": "live",
            "urls": {"callbackUrl": "http://127.0.0.1:9/cb", "successPageUrl": "http://127.0.0.1:9/ok"}}
 
 
-def _client(base_url, secret=config.SANDBOX_SECRET, app_id=config.SANDBOX_APP_ID, **options):
+def _client(base_url, secret=TEST_API_SECRET, app_id=TEST_APP_ID, **options):
     options.setdefault("timeout", (0.5, 1))
     return IkhokhaClient(base_url, app_id, secret, **options)
 
@@ -43,7 +42,7 @@ def test_connection_refused_is_retried_until_the_gateway_is_up():
 
     def come_up_late():
         time.sleep(0.3)
-        servers.append(LiveServer(create_sandbox_app(), port=port).start())
+        servers.append(LiveServer(create_sandbox_app(TEST_APP_ID, TEST_API_SECRET), port=port).start())
 
     thread = threading.Thread(target=come_up_late)
     started = time.monotonic()
@@ -98,5 +97,5 @@ def test_requests_are_signed_over_the_url_path_only(receiver):
         client.get_status("PL 1/2")
     sent = gateway.requests[0]
     assert sent["path"] == "/public-api/v1/api/getStatus/PL%201%2F2"
-    assert sent["headers"]["IK-APPID"] == config.SANDBOX_APP_ID
-    assert sent["headers"]["IK-SIGN"] == signing.sign(config.SANDBOX_SECRET, sent["path"], "")
+    assert sent["headers"]["IK-APPID"] == TEST_APP_ID
+    assert sent["headers"]["IK-SIGN"] == signing.sign(TEST_API_SECRET, sent["path"], "")

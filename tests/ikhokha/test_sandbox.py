@@ -6,22 +6,22 @@ import time
 import pytest
 import requests
 
-import config
 from cardpay.core.errors import GatewayRejected
 from cardpay.core.redaction import luhn_valid
 from cardpay.ikhokha import signing
 from cardpay.ikhokha.client import IkhokhaClient
+from tests.conftest import TEST_API_SECRET, TEST_APP_ID
 
 SIGNED_PATH = "/sandbox/ikhokha/api/payment"
 
 
-def _client(server, app_id=config.SANDBOX_APP_ID, secret=config.SANDBOX_SECRET):
+def _client(server, app_id=TEST_APP_ID, secret=TEST_API_SECRET):
     return IkhokhaClient(server.api, app_id, secret, timeout=(1, 5), attempts=1)
 
 
 def _payload(callback_url, reference="cp_test_1", amount=49900):
     shop = "http://127.0.0.1:9/payments/tok/return"
-    return {"entityID": config.SANDBOX_APP_ID, "externalEntityID": "python-foundations", "amount": amount,
+    return {"entityID": TEST_APP_ID, "externalEntityID": "python-foundations", "amount": amount,
             "currency": "ZAR", "requesterUrl": "http://127.0.0.1:9", "mode": "live",
             "externalTransactionID": reference,
             "urls": {"callbackUrl": callback_url, "successPageUrl": shop,
@@ -66,18 +66,18 @@ def test_same_external_transaction_id_gets_the_same_paylink(sandbox, receiver):
 
 
 @pytest.mark.parametrize("headers, reason", [
-    ({"IK-APPID": config.SANDBOX_APP_ID, "IK-SIGN": "0" * 64}, "signature"),
+    ({"IK-APPID": TEST_APP_ID, "IK-SIGN": "0" * 64}, "signature"),
     ({"IK-APPID": "someone-else", "IK-SIGN": None}, "application id"),
     ({"IK-SIGN": None}, "application id"),
-    ({"IK-APPID": config.SANDBOX_APP_ID}, "signature"),
-    ({"IK-APPID": config.SANDBOX_APP_ID, "IK-SIGN": "other-path"}, "signature"),
-    ({"IK-APPID": config.SANDBOX_APP_ID, "IK-SIGN": "other-secret"}, "signature"),
+    ({"IK-APPID": TEST_APP_ID}, "signature"),
+    ({"IK-APPID": TEST_APP_ID, "IK-SIGN": "other-path"}, "signature"),
+    ({"IK-APPID": TEST_APP_ID, "IK-SIGN": "other-secret"}, "signature"),
 ])
 def test_payment_request_with_a_wrong_app_id_or_signature_gets_401_json(sandbox, headers, reason):
     server = sandbox()
     body = json.dumps(_payload("http://127.0.0.1:9/cb"), separators=(",", ":"))
-    signatures = {None: signing.sign(config.SANDBOX_SECRET, SIGNED_PATH, body),
-                  "other-path": signing.sign(config.SANDBOX_SECRET, "/sandbox/ikhokha/api/getStatus/x", body),
+    signatures = {None: signing.sign(TEST_API_SECRET, SIGNED_PATH, body),
+                  "other-path": signing.sign(TEST_API_SECRET, "/sandbox/ikhokha/api/getStatus/x", body),
                   "other-secret": signing.sign("not-the-secret", SIGNED_PATH, body)}
     sent = {key: signatures.get(value, value) if key == "IK-SIGN" else value for key, value in headers.items()}
     response = requests.post(server.api + "/payment", data=body, headers=sent, timeout=5)
@@ -89,7 +89,7 @@ def test_payment_request_with_a_wrong_app_id_or_signature_gets_401_json(sandbox,
 def test_tampered_body_is_refused(sandbox):
     server = sandbox()
     body = json.dumps(_payload("http://127.0.0.1:9/cb"), separators=(",", ":"))
-    headers = {"IK-APPID": config.SANDBOX_APP_ID, "IK-SIGN": signing.sign(config.SANDBOX_SECRET, SIGNED_PATH, body)}
+    headers = {"IK-APPID": TEST_APP_ID, "IK-SIGN": signing.sign(TEST_API_SECRET, SIGNED_PATH, body)}
     tampered = body.replace("49900", "100")
     assert requests.post(server.api + "/payment", data=tampered, headers=headers, timeout=5).status_code == 401
 
@@ -121,9 +121,9 @@ def test_approved_card_redirects_to_success_and_sends_a_signed_success_callback(
     body = json.loads(callback["body"])
     assert body["paylinkID"] == answer["paylinkID"] and body["status"] == "SUCCESS"
     assert body["externalTransactionID"] == "cp_test_1" and body["responseCode"] == "00"
-    assert callback["headers"]["IK-APPID"] == config.SANDBOX_APP_ID
+    assert callback["headers"]["IK-APPID"] == TEST_APP_ID
     # Signed over the callback URL's path (no query) and the exact body, as iKhokha does.
-    assert signing.signature_matches(callback["headers"]["IK-SIGN"], [config.SANDBOX_SECRET], "/webhooks/ikhokha",
+    assert signing.signature_matches(callback["headers"]["IK-SIGN"], [TEST_API_SECRET], "/webhooks/ikhokha",
                                      callback["body"])
     assert _status(server, answer["paylinkID"]) == "SUCCESS"
 

@@ -18,7 +18,7 @@ from cardpay.jobs import guard, timetable
 from cardpay.models import FastTrackApproval, JobRun, ManualIntervention, Payment
 from cardpay.payments import reconciliation
 from tests import factory_helpers
-from tests.conftest import LiveServer
+from tests.conftest import TEST_API_SECRET, TEST_APP_ID, LiveServer
 
 SILENT_SUCCESS_CARD = "4000000000000077"  # the sandbox charges it and sends no callback
 
@@ -26,7 +26,7 @@ SILENT_SUCCESS_CARD = "4000000000000077"  # the sandbox charges it and sends no 
 @pytest.fixture
 def gateway():
     """The sandbox gateway on its own loopback port, as iKhokha would be."""
-    sandbox = create_sandbox_app()
+    sandbox = create_sandbox_app(TEST_APP_ID, TEST_API_SECRET)
     server = LiveServer(sandbox).start()
     yield sandbox, server
     state_of(sandbox).stopping.set()

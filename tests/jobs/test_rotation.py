@@ -4,12 +4,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-import config as cardpay_config
 from cardpay.core import clock
 from cardpay.core.extensions import db
 from cardpay.jobs import guard, timetable
 from cardpay.models import AuditLog, CardPaymentAlert, SecretRotation
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_API_SECRET, TEST_SECRET_KEY
 
 REMINDER = timetable.JOBS_BY_NAME["secret_rotation_reminder"]
 
@@ -38,7 +37,7 @@ def test_rotate_secret_records_it_audits_it_and_prints_the_steps(app, runner):
     assert "Put the new secret in IKHOKHA_WEBHOOK_SECRET" in result.output
     assert "Confirm callbacks verify with the new secret" in result.output
     assert "Rotation reminder: still due for IKHOKHA_API_SECRET, SECRET_KEY" in result.output
-    for secret in (TEST_SECRET_KEY, cardpay_config.SANDBOX_SECRET):
+    for secret in (TEST_SECRET_KEY, TEST_API_SECRET):
         assert secret not in result.output
 
 

@@ -3,7 +3,6 @@ worker answers the scrape."""
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from cardpay import signals
 from cardpay.core import events
 from cardpay.ikhokha import signing
-from tests.conftest import TEST_SECRET_KEY, free_port
+from tests.conftest import TEST_API_SECRET, TEST_APP_ID, TEST_SECRET_KEY, free_port
 from tests.monitoring.test_receivers import make_payment, publish_a_journey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +66,7 @@ def test_metrics_reports_callbacks_stages_approvals_and_alerts(app, client):
 
 def _forged(port):
     body = json.dumps({"paylinkID": "PL-FORGED", "status": "SUCCESS"}).encode()
-    headers = {"Content-Type": "application/json", "IK-APPID": "sandbox-app-id",
+    headers = {"Content-Type": "application/json", "IK-APPID": TEST_APP_ID,
                "IK-SIGN": signing.sign("wrong-secret", "/webhooks/ikhokha", body), "Connection": "close"}
     return requests.post(f"http://127.0.0.1:{port}/webhooks/ikhokha", data=body, headers=headers, timeout=10)
 
@@ -77,15 +76,15 @@ def test_metrics_under_gunicorn_with_two_workers_reports_the_sum_of_both(app, mi
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CARDPAY_", "VITE_"))}
     env.update({"CARDPAY_ENV": "testing", "DATABASE_URL": migrated_database, "SECRET_KEY": TEST_SECRET_KEY,
-                "PYTHONUNBUFFERED": "1"})
+                "IKHOKHA_API_KEY": TEST_APP_ID, "IKHOKHA_API_SECRET": TEST_API_SECRET,
+                "CALLBACK_REFUSAL_RATE_LIMIT": "100000/minute", "PYTHONUNBUFFERED": "1"})
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             # sync workers, one thread each: gunicorn.conf.py's threads would otherwise turn them into gthread
             [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--workers", "2", "--worker-class", "sync",
              "--threads", "1",
-             "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "--access-logformat", "pid=%(p)s %(U)s %(s)s",
-             "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+             "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -127,8 +126,14 @@ def _scrape(port):
 
 
 def _pids(log_path, path):
-    """Return the worker pids the access log shows answering a path."""
-    return set(re.findall(rf"^pid=<?(\d+)>? {re.escape(path)} ", log_path.read_text(errors="replace"), re.M))
+    """Return the worker pids the (JSON) access log shows answering a path."""
+    pids = set()
+    for line in log_path.read_text(errors="replace").splitlines():
+        if line.startswith('{"time"') and '"gunicorn.access"' in line:
+            entry = json.loads(line)
+            if entry["path"] == path:
+                pids.add(str(entry["pid"]))
+    return pids
 
 
 def test_counters_never_go_down_when_retention_cleans_old_rows(app, client):

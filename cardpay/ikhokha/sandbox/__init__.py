@@ -47,10 +47,11 @@ def init_app(app):
         app.register_blueprint(bp)
 
 
-def create_sandbox_app(callback_delay=0.0):
-    """Build a Flask app that serves only the sandbox gateway, under the same /sandbox/ikhokha paths."""
+def create_sandbox_app(app_id, secret, callback_delay=0.0):
+    """Build a Flask app that serves only the sandbox gateway, under the same /sandbox/ikhokha paths,
+    accepting requests signed with ``app_id`` / ``secret`` and signing its callbacks with them."""
     app = Flask(__name__)
-    app.config["SANDBOX_CALLBACK_DELAY_SECONDS"] = callback_delay
+    app.config.update(SANDBOX_CALLBACK_DELAY_SECONDS=callback_delay, SANDBOX_APP_ID=app_id, SANDBOX_SECRET=secret)
     app.register_blueprint(bp)
 
     @app.errorhandler(HTTPException)

@@ -27,4 +27,5 @@ def sandbox_gateway_command(host, port, callback_delay):
         callback_delay = float(current_app.config.get("SANDBOX_CALLBACK_DELAY_SECONDS") or 0)
     click.echo(f"sandbox gateway: set IKHOKHA_API_URL=http://{host}:{port}{URL_PREFIX}/api "
                f"(callbacks held back {callback_delay:g} s)", err=True)
-    run_simple(host, port, create_sandbox_app(callback_delay), threaded=True, use_reloader=False)
+    app = create_sandbox_app(current_app.config["SANDBOX_APP_ID"], current_app.config["SANDBOX_SECRET"], callback_delay)
+    run_simple(host, port, app, threaded=True, use_reloader=False)

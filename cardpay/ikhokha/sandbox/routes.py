@@ -1,8 +1,10 @@
 """The sandbox gateway's endpoints: iK Pay's payment and getStatus API, and the hosted card page.
 
 The API checks IK-APPID and IK-SIGN exactly as iKhokha does (401 JSON when either is wrong)
-against the sandbox's own application credentials, config.SANDBOX_APP_ID / SANDBOX_SECRET, which
-are also cardpay's defaults outside production. Callbacks are signed with the same secret.
+against the sandbox's own application credentials, app.config SANDBOX_APP_ID / SANDBOX_SECRET
+(generated once per install into instance/sandbox_credentials by config.build_config, so cardpay and a
+separate sandbox process on the same install share them), which are also cardpay's defaults outside
+production. Callbacks are signed with the same secret.
 """
 
 import hmac
@@ -11,7 +13,6 @@ import json
 from flask import current_app, jsonify, redirect, render_template, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-import config as cardpay_config
 from cardpay.ikhokha import signing
 from cardpay.ikhokha.sandbox import bp, notifier
 from cardpay.ikhokha.sandbox.state import CardError, judge_card
@@ -52,9 +53,10 @@ def _refuse(status, message, code):
 def _authentication_error():
     """Return a 401 response when IK-APPID or IK-SIGN is wrong, else None."""
     app_id = request.headers.get("IK-APPID", "")
-    if not hmac.compare_digest(app_id.encode(), cardpay_config.SANDBOX_APP_ID.encode()):
+    expected_id, secret = current_app.config.get("SANDBOX_APP_ID"), current_app.config.get("SANDBOX_SECRET")
+    if not expected_id or not secret or not hmac.compare_digest(app_id.encode(), expected_id.encode()):
         return _refuse(401, "Unauthorized: unknown application id (IK-APPID)", "401")
-    if not signing.signature_matches(request.headers.get("IK-SIGN", ""), [cardpay_config.SANDBOX_SECRET],
+    if not signing.signature_matches(request.headers.get("IK-SIGN", ""), [secret],
                                      request.path, request.get_data()):
         return _refuse(401, "Unauthorized: signature (IK-SIGN) does not match", "401")
     return None
@@ -124,8 +126,8 @@ def pay(paylink_id):
         return card_page(paylink_id)
     if send_callback:
         delay = float(current_app.config.get("SANDBOX_CALLBACK_DELAY_SECONDS") or 0)
-        notifier.deliver_in_background(state, paylink, outcome, cardpay_config.SANDBOX_APP_ID,
-                                       cardpay_config.SANDBOX_SECRET, delay)
+        notifier.deliver_in_background(state, paylink, outcome, current_app.config["SANDBOX_APP_ID"],
+                                       current_app.config["SANDBOX_SECRET"], delay)
     if outcome == "SUCCESS":
         return redirect(paylink.urls["successPageUrl"], code=303)
     return redirect(paylink.urls.get("failurePageUrl") or paylink.urls["successPageUrl"], code=303)
