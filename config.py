@@ -511,6 +511,22 @@ def _production_problems(loaded):
     return problems + _public_url_problems(values)
 
 
+def _access_webhook_problems(values):
+    """ACCESS_WEBHOOK_URL needs a whsec_ secret that Standard Webhooks receivers can verify with (SPEC §14)."""
+    if not values["ACCESS_WEBHOOK_URL"]:
+        return []
+    secret = values["ACCESS_WEBHOOK_SECRET"]
+    if not secret:
+        return ["ACCESS_WEBHOOK_SECRET: required while ACCESS_WEBHOOK_URL is set (whsec_ followed by a base64 key)"]
+    from cardpay.core.standard_webhooks import parse_secret  # a leaf module: nothing of cardpay comes with it
+
+    try:
+        parse_secret(secret)
+    except ValueError as exc:
+        return [f"ACCESS_WEBHOOK_SECRET: {exc}"]  # the reason names the format, never the value
+    return []
+
+
 def find_problems(loaded):
     """Return one line per problem, "NAME: reason" (never a secret's value)."""
     values, problems = loaded.values, list(loaded.errors)
@@ -540,6 +556,7 @@ def find_problems(loaded):
         parse_header_pairs(values["LOG_AGGREGATION_HEADERS"])
     except ValueError as exc:
         problems.append(f"LOG_AGGREGATION_HEADERS: {exc}")
+    problems += _access_webhook_problems(values)
     for setting in SETTINGS:
         value = values[setting.name]
         text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value or "")

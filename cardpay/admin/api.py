@@ -1,7 +1,8 @@
 """The admin JSON API under /admin/api: the dashboard's numbers and the admin lists, read-only.
 
 Same session and guard as the pages (401 envelope without one); actions stay on the CSRF-protected
-forms, so a stolen read-only link cannot change anything.
+forms, so a stolen read-only link cannot change anything. Unknown filter values and pages are 400s
+(queries.choice, routes.check_parameters), as /openapi.json documents.
 """
 
 from flask import jsonify, request
@@ -26,21 +27,21 @@ def api_summary():
 @bp.get("/api/alerts")
 def api_alerts():
     """Open alerts (?status=resolved for the resolved ones), optionally one ?severity."""
-    resolved = request.args.get("status") == "resolved"
-    return _page(queries.alerts(resolved, request.args.get("severity") or None), AlertSchema, "alerts")
+    resolved = queries.choice("status", queries.ALERT_STATES, "open") == "resolved"
+    severity = queries.choice("severity", queries.SEVERITIES)
+    return _page(queries.alerts(resolved, severity), AlertSchema, "alerts")
 
 
 @bp.get("/api/manual-reviews")
 def api_reviews():
     """Open manual-review items (?status=decided for the decided ones)."""
-    status = "decided" if request.args.get("status") == "decided" else "open"
-    return _page(queries.reviews(status), ManualReviewSchema, "items")
+    return _page(queries.reviews(queries.choice("status", queries.REVIEW_STATES, "open")), ManualReviewSchema, "items")
 
 
 @bp.get("/api/payments")
 def api_payments():
     """Payments, searchable with ?q= (email, paylink ID, reference) and ?status=."""
-    query = queries.payments((request.args.get("q") or "").strip(), request.args.get("status") or None)
+    query = queries.payments((request.args.get("q") or "").strip(), queries.choice("status", queries.PAYMENT_STATES))
     return _page(query, AdminPaymentSchema, "payments")
 
 

@@ -8,8 +8,9 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify
 
+from cardpay.admin import queries
 from cardpay.admin import schemas as admin_schemas
-from cardpay.callbacks.schemas import CallbackSchema
+from cardpay.callbacks.schemas import TIMESTAMP_DOC, CallbackSchema
 from cardpay.integrations.schemas import EnrollmentListSchema
 from cardpay.payments.schemas import PaymentStatusSchema
 
@@ -19,7 +20,12 @@ _document = {}
 ERROR = {"content": {"application/json": {"schema": "Error"}}}
 TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
          "description": "the unguessable per-payment token from the return page URL"}
-PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000}}
+PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000},
+        "description": "page of 50 rows, from 1 (default); anything else is a 400"}
+TOO_MANY = {"description": "too many requests from this source: wait Retry-After seconds",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}, **ERROR}
+CALLBACK_EXAMPLE = {"paylinkID": "PL-8f2c1e9a7b", "status": "SUCCESS",
+                    "externalTransactionID": "cp_3f9a0c2e8b7d4e61a5c0d2b4f6e8a1c3", "responseCode": "00"}
 
 
 def _error(description):
@@ -34,8 +40,14 @@ def _obj(**properties):
     return {"type": "object", "properties": {k: {"type": v} for k, v in properties.items()}}
 
 
+BAD_LIST_QUERY = ("a status, severity or other listed value that is not one of the documented ones, a page that "
+                  "is not a whole number from 1 to 100000, or a NUL byte in a parameter")
+
+
 def _query(name, description, enum=None):
-    schema = {"type": "string", **({"enum": enum} if enum else {})}
+    schema = {"type": "string", **({"enum": list(enum)} if enum else {})}
+    if enum:
+        description += " (an empty value is the same as leaving it out; any other value is a 400)"
     return {"name": name, "in": "query", "schema": schema, "description": description}
 
 
@@ -44,7 +56,7 @@ def _learner_paths(spec):
         "operationId": "paymentStatus", "tags": ["learner"],
         "summary": "Payment and access status, polled by the return page (asks getStatus when a callback is late)",
         "responses": {"200": _ok(PaymentStatusSchema), "404": _error("no payment has this token"),
-                      "429": _error("STATUS_RATE_LIMIT_PER_TOKEN or _PER_IP reached; Retry-After says when to ask again")}}})
+                      "429": TOO_MANY}}})
     spec.path(path="/api/payments/{token}/ui-ack", parameters=[TOKEN], operations={"post": {
         "operationId": "uiAck", "tags": ["learner"],
         "summary": "The return page reports that it shows access (closes the ui_update and end_to_end timings)",
@@ -59,20 +71,22 @@ def _callback_paths(spec):
          "description": "the iK Pay Application ID"},
         {"name": "IK-SIGN", "in": "header", "required": True, "schema": {"type": "string"},
          "description": "hex HMAC of escape(request path + raw body) with the callback secret"},
-        {"name": "IK-TIMESTAMP", "in": "header", "schema": {"type": "string"},
-         "description": "optional; Unix seconds or ISO 8601, within WEBHOOK_TIMESTAMP_TOLERANCE of now"},
+        {"name": "IK-TIMESTAMP", "in": "header", "schema": {"type": "string"}, "example": "1796472000",
+         "description": TIMESTAMP_DOC},
     ]
     operation = {
         "tags": ["callback"], "summary": "iKhokha payment callback (SPEC §5): 200 once durably recorded",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": CallbackSchema}}},
+        "description": "Checked in SPEC §5's order: size, JSON, IP list, IK-APPID, IK-SIGN, timestamps (header "
+                       "IK-TIMESTAMP and body field timestamp, each when present), then the body schema.",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": CallbackSchema,
+                                                                            "example": CALLBACK_EXAMPLE}}},
         "responses": {"200": _ok(_obj(received="boolean", event_id="integer", outcome="string"),
                                  "recorded: processed now, a duplicate, or sent to manual review"),
                       "400": _error("not JSON, a timestamp that does not parse, or a body that fails the schema"),
                       "401": _error("IK-APPID or IK-SIGN missing or wrong, or a timestamp out of tolerance"),
                       "403": _error("IP verification on and the sender is not allowed"),
                       "413": _error("body over 65,536 bytes"),
-                      "429": _error("a refused delivery from an address over CALLBACK_REFUSAL_RATE_LIMIT (not recorded; "
-                                    "a correctly signed callback is never limited); Retry-After in seconds"),
+                      "429": TOO_MANY,
                       "503": _error("the delivery could not be recorded; the gateway should retry")}}
     for path, operation_id in (("/webhooks/ikhokha", "ikhokhaCallback"),
                                ("/.netlify/functions/ikhokha-webhook", "ikhokhaCallbackLegacy")):
@@ -84,17 +98,18 @@ def _admin_paths(spec):
     unauthorised = {"401": _error("not signed in (sign in at /admin/login)")}
     spec.path(path="/admin/api/metrics/summary", operations={"get": {
         **guarded, "operationId": "metricsSummary", "summary": "Everything the dashboard shows, with the success criteria",
-        "parameters": [_query("window", "1h (default), 24h or 7d", ["1h", "24h", "7d"])],
+        "parameters": [_query("window", "1h (default), 24h or 7d; anything else is a 400", ["1h", "24h", "7d"])],
         "responses": {"200": _ok(admin_schemas.SummarySchema), "400": _error("unknown window"), **unauthorised}}})
     lists = (
         ("/admin/api/alerts", "listAlerts", "Alerts, open by default", admin_schemas.AlertSchema, "alerts",
-         [_query("status", "open (default) or resolved", ["open", "resolved"]),
-          _query("severity", "only this severity", ["info", "warning", "critical"])]),
+         [_query("status", "open (default) or resolved", queries.ALERT_STATES),
+          _query("severity", "only this severity", queries.SEVERITIES)]),
         ("/admin/api/manual-reviews", "listManualReviews", "Manual-review items, open by default",
-         admin_schemas.ManualReviewSchema, "items", [_query("status", "open (default) or decided", ["open", "decided"])]),
+         admin_schemas.ManualReviewSchema, "items", [_query("status", "open (default) or decided",
+                                                            queries.REVIEW_STATES)]),
         ("/admin/api/payments", "listPayments", "Payments, newest first", admin_schemas.AdminPaymentSchema, "payments",
          [_query("q", "part of a learner email, paylink ID, reference or course slug"),
-          _query("status", "payment status", ["created", "pending", "succeeded", "failed", "manual_review"])]),
+          _query("status", "payment status", queries.PAYMENT_STATES)]),
         ("/admin/api/audit-logs", "listAuditLogs", "Audit-log entries, newest first", admin_schemas.AuditLogSchema,
          "entries", [_query("actor", "part of the actor"), _query("action", "exact action"),
                      _query("target", "type or type:id"), _query("outcome", "ok, refused, ...")]),
@@ -105,8 +120,7 @@ def _admin_paths(spec):
         spec.path(path=path, operations={"get": {**guarded, "operationId": operation_id, "summary": summary,
                                                  "parameters": parameters + [PAGE],
                                                  "responses": {"200": _ok(body), **unauthorised,
-                                                               "400": _error("page outside 1..100000, or a NUL "
-                                                                             "byte in a parameter")}}})
+                                                               "400": _error(BAD_LIST_QUERY)}}})
 
 
 def _integration_paths(spec):

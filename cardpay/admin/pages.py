@@ -39,7 +39,7 @@ def _of_payment(time_column, payment_id):
 @bp.get("/alerts")
 def alerts():
     """Open alerts (with resolve) and the recently resolved ones."""
-    severity = request.args.get("severity") or None
+    severity = queries.choice("severity", queries.SEVERITIES)
     open_alerts = db.session.execute(queries.alerts(severity=severity)).scalars().all()
     resolved = db.session.execute(queries.alerts(resolved=True).limit(queries.PAGE_SIZE)).scalars().all()
     return render_template("admin/alerts.html", open_alerts=open_alerts, resolved=resolved,
@@ -76,7 +76,7 @@ def reject_review(item_id):
 def payments():
     """Payments, newest first, searchable by learner email, paylink ID or our reference."""
     q = (request.args.get("q") or "").strip()
-    status = request.args.get("status") or None
+    status = queries.choice("status", queries.PAYMENT_STATES)
     rows, page, has_next = queries.paged(queries.payments(q, status))
     return render_template("admin/payments.html", payments=rows, q=q, status=status, page=page,
                            has_next=has_next)

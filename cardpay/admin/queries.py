@@ -1,12 +1,33 @@
-"""The admin lists as selects, shared by the pages and /admin/api so both filter the same way."""
+"""The admin lists as selects, shared by the pages and /admin/api so both filter the same way.
+
+A filter with a fixed set of values (a status, a severity) is checked here for both: an unknown value is
+a 400 naming the allowed ones (JSON on /admin/api, the error page otherwise), never a silently empty or
+silently unfiltered list. An empty value is the same as leaving the filter out (the pages' "any" option).
+"""
 
 from flask import request
 from sqlalchemy import or_, select
 
+from cardpay.core.errors import CardpayError
 from cardpay.core.extensions import db
 from cardpay.models import AuditLog, CardPaymentAlert, Course, Enrollment, Learner, ManualIntervention, Payment
+from cardpay.models.payment import PAYMENT_STATUSES
 
 PAGE_SIZE = 50
+SEVERITIES = ("info", "warning", "critical")
+ALERT_STATES = ("open", "resolved")
+REVIEW_STATES = ("open", "decided")
+PAYMENT_STATES = PAYMENT_STATUSES
+
+
+def choice(name, allowed, default=None):
+    """Return ?name= when it is one of ``allowed`` (``default`` when absent or empty), else raise a 400."""
+    value = (request.args.get(name) or "").strip()
+    if not value:
+        return default
+    if value not in allowed:
+        raise CardpayError(f"{name} must be one of: {', '.join(allowed)}.", code=f"invalid_{name}")
+    return value
 
 
 def paged(query):

@@ -165,4 +165,4 @@ def logout():
     return redirect(url_for("admin.login"))
 
 
-from cardpay.admin import api, courses, dashboard, pages  # noqa: E402,F401  (register their views on bp)
+from cardpay.admin import api, courses, dashboard, outbox, pages  # noqa: E402,F401  (register their views on bp)

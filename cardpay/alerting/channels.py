@@ -52,6 +52,11 @@ def register(name, send, describe):
     _REGISTERED[name] = Channel(send, describe)
 
 
+def known():
+    """Return every channel name: the built-in ones, then the registered ones."""
+    return list(CHANNEL_SETTINGS) + sorted(_REGISTERED)
+
+
 def configured(config, alert_type=None):
     """Return the channels that should carry an alert of this type (all configured ones when None)."""
     names = ALERT_CHANNELS + (MANUAL_CHANNELS if alert_type in (None, MANUAL_TYPE) else ())

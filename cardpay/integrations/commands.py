@@ -1,10 +1,12 @@
-"""`flask cardpay api-key create|list|revoke`: the keys a learning platform uses on the access API."""
+"""`flask cardpay api-key create|list|revoke` (the keys a learning platform uses on the access API) and
+`flask cardpay access-events resend --enrollment ID`."""
 
 import click
 
 from cardpay.core import clock
 from cardpay.core.cli import cardpay_cli
-from cardpay.integrations import api_keys
+from cardpay.core.extensions import db
+from cardpay.integrations import access_events, api_keys
 
 ACTOR = "cli"
 
@@ -53,3 +55,21 @@ def revoke_command(name):
     except api_keys.KeyRefused as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"api key {name} revoked")
+
+
+@cardpay_cli.group("access-events")
+def access_events_cli():
+    """Access events sent to ACCESS_WEBHOOK_URL (SPEC §14)."""
+
+
+@access_events_cli.command("resend")
+@click.option("--enrollment", "enrollment_id", type=int, required=True, help="the enrollment's id")
+def resend_command(enrollment_id):
+    """Queue ENROLLMENT's current state again (enrollment.activated or enrollment.revoked)."""
+    try:
+        event_type = access_events.resend(enrollment_id)
+    except (LookupError, ValueError) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"queued {event_type} for enrollment {enrollment_id}; the outbox job sends it within seconds")

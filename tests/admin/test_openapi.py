@@ -29,7 +29,17 @@ def test_document_is_openapi_3_with_the_api_and_the_callback(document):
         assert path in document["paths"], path
     callback = document["paths"]["/webhooks/ikhokha"]["post"]
     assert callback["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Callback"}
-    assert document["components"]["schemas"]["Callback"]["required"] == ["paylinkID", "status"]
+    callback_schema = document["components"]["schemas"]["Callback"]
+    assert callback_schema["required"] == ["paylinkID", "status"]
+    assert callback_schema["properties"]["status"]["enum"] == ["SUCCESS", "FAILURE"]
+    paylink = callback_schema["properties"]["paylinkID"]
+    assert (paylink["minLength"], paylink["maxLength"], paylink["pattern"]) == (1, 128, r"^\S(?:.*\S)?$")
+    assert "ISO 8601" in callback_schema["properties"]["timestamp"]["description"]
+    assert callback["requestBody"]["content"]["application/json"]["example"]["status"] == "SUCCESS"
+    headers = {p["name"]: p for p in document["paths"]["/webhooks/ikhokha"]["parameters"]}
+    assert "ISO 8601" in headers["IK-TIMESTAMP"]["description"]
+    for path in ("/admin/api/alerts", "/admin/api/manual-reviews", "/admin/api/payments", "/admin/api/audit-logs"):
+        assert "400" in document["paths"][path]["get"]["responses"], path
     summary = document["paths"]["/admin/api/metrics/summary"]["get"]
     assert summary["security"] == [{"adminSession": []}] and "401" in summary["responses"]
 

@@ -1,4 +1,5 @@
-"""Admin parameters that used to end in a 500: a huge ?page=, NUL bytes, CR/LF in the login ?next=."""
+"""Admin parameters that used to end in a 500 or were silently ignored: a huge ?page=, NUL bytes, CR/LF in the login
+?next=, filter values that are not one of the allowed ones."""
 
 import pytest
 
@@ -37,3 +38,32 @@ def test_unsafe_next_is_ignored(client, admin, target):
     response = client.post(f"/admin/login?next={target}", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/card-payment-monitoring"
+
+
+@pytest.mark.parametrize("url, code", [
+    ("/admin/api/alerts?status=closed", "invalid_status"),
+    ("/admin/api/alerts?severity=urgent", "invalid_severity"),
+    ("/admin/api/manual-reviews?status=approved", "invalid_status"),
+    ("/admin/api/payments?status=paid", "invalid_status"),
+    ("/admin/api/payments?status=SUCCEEDED", "invalid_status"),
+    ("/admin/api/metrics/summary?window=2h", "invalid_window"),
+])
+def test_an_unknown_filter_value_is_a_400_naming_the_allowed_ones(admin_client, url, code):
+    response = admin_client.get(url)
+    assert response.status_code == 400, url
+    body = response.get_json()
+    assert body["error"] == code and "must be one of" in body["message"]
+
+
+def test_known_and_empty_filter_values_are_served(admin_client):
+    assert admin_client.get("/admin/api/alerts?status=resolved&severity=critical").status_code == 200
+    assert admin_client.get("/admin/api/manual-reviews?status=decided").status_code == 200
+    assert admin_client.get("/admin/api/payments?status=").get_json()["payments"] == []  # the pages' "any"
+    assert admin_client.get("/admin/payments?status=&q=").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/admin/payments?status=paid", "/admin/alerts?severity=urgent"])
+def test_the_pages_refuse_an_unknown_filter_value_with_a_page_that_says_which_are_allowed(admin_client, url):
+    response = admin_client.get(url)
+    assert response.status_code == 400
+    assert response.mimetype == "text/html" and "must be one of" in response.get_data(as_text=True)
