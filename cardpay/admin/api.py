@@ -39,8 +39,8 @@ def api_reviews():
 
 @bp.get("/api/payments")
 def api_payments():
-    """Payments, searchable with ?q= (email, paylink ID, reference) and ?status=."""
-    query = queries.payments((request.args.get("q") or "").strip(), request.args.get("status") or None)
+    """Payments, searchable with ?q= (email, paylink ID, reference), ?status=, ?from= and ?to= (YYYY-MM-DD)."""
+    query = queries.payments(**queries.payment_filters())
     return _page(query, AdminPaymentSchema, "payments")
 
 
