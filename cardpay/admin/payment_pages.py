@@ -85,7 +85,7 @@ def timeline(payment, approvals, items, callbacks, audit_rows):
                                                                       "reconciliation checks")]
     for c in callbacks:
         events.append((c.received_at, f"Callback {c.callback_status or ''}".strip(),
-                       f"{presenting.label(c.verdict)}, {presenting.label(c.processing_status)} (delivery {c.id})"))
+                       f"{presenting.label(c.verdict)}, {presenting.processing(c.processing_status).lower()} (delivery {c.id})"))
     for a in approvals:
         events.append((a.created_at, f"Approval: {presenting.label(a.method)}",
                        " ".join(filter(None, [presenting.label(a.outcome), a.approved_by, a.reason]))))

@@ -15,6 +15,16 @@ from cardpay.core import clock, display
 from cardpay.core.errors import wants_json
 
 UNPAID = ("created", "pending")
+# Names whose general label (core/display.label) reads wrong on an admin page, or that it does not know.
+ADMIN_LABELS = {"externalTransactionID": "Reference", "answer_external_transaction_id": "Reference in the answer",
+                "answer_paylink_id": "Paylink in the answer", "paylink_id": "Paylink", "payment_id": "Payment",
+                "enrollment_id": "Enrollment", "ikhokha_status": "iKhokha said", "review_reason": "Why reviewed",
+                "ui_update": "Page update", "admin_login": "Admin signed in", "admin_logout": "Admin signed out",
+                "manual_review_approved_override": "Manual review approved against iKhokha (override)"}
+# A callback delivery's processing status: "failed" here is our processing, not a declined card.
+PROCESSING = {"received": "Received, not processed", "processing": "Processing", "processed": "Processed",
+              "manual_review": "Sent to manual review", "ignored": "Ignored", "failed": "Processing failed",
+              "duplicate": "Duplicate", "rejected": "Refused"}
 
 
 def when(value):
@@ -48,7 +58,14 @@ def money(cents, currency="ZAR"):
 
 def label(name):
     """The human label of an internal name (stage, status, method); ``—`` for none."""
-    return "—" if name in (None, "") else display.label(name)
+    if name in (None, ""):
+        return "—"
+    return ADMIN_LABELS.get(name) or display.label(name)
+
+
+def processing(name):
+    """A callback delivery's processing status in words."""
+    return PROCESSING.get(name) or label(name)
 
 
 def rounded(value):
@@ -78,6 +95,10 @@ def _plain(item):
         return ", ".join(f"{key}: {_plain(v)}" for key, v in item.items())
     if isinstance(item, (list, tuple)):
         return ", ".join(_plain(v) for v in item)
+    if isinstance(item, bool):
+        return "yes" if item else "no"
+    if isinstance(item, str) and item in display.LABELS:
+        return display.LABELS[item]
     return "—" if item is None else str(item)
 
 
@@ -141,5 +162,5 @@ def install_error_pages(app):
 
 
 # Registered once by routes.py as admin_<name> Jinja filters.
-FILTERS = {"when": when, "when_text": when_text, "money": money, "label": label, "rounded": rounded, "details": details,
-           "payment_state": payment_state, "access_state": access_state}
+FILTERS = {"when": when, "when_text": when_text, "money": money, "label": label, "processing": processing,
+           "rounded": rounded, "details": details, "payment_state": payment_state, "access_state": access_state}
