@@ -91,7 +91,10 @@ def _admin_paths(spec):
          admin_schemas.ManualReviewSchema, "items", [_query("status", "open (default) or decided", ["open", "decided"])]),
         ("/admin/api/payments", "listPayments", "Payments, newest first", admin_schemas.AdminPaymentSchema, "payments",
          [_query("q", "part of a learner email, paylink ID, reference or course slug"),
-          _query("status", "payment status", ["created", "pending", "succeeded", "failed", "manual_review"])]),
+          _query("status", "payment status (abandoned: created or pending past STALE_PAYMENT_MINUTES); "
+                 "another value is a 400", ["created", "pending", "succeeded", "failed", "manual_review", "abandoned"]),
+          _query("from", "first creation day, YYYY-MM-DD in DISPLAY_TIMEZONE"),
+          _query("to", "last creation day (included), YYYY-MM-DD in DISPLAY_TIMEZONE")]),
         ("/admin/api/audit-logs", "listAuditLogs", "Audit-log entries, newest first", admin_schemas.AuditLogSchema,
          "entries", [_query("actor", "part of the actor"), _query("action", "exact action"),
                      _query("target", "type or type:id"), _query("outcome", "ok, refused, ...")]),
