@@ -4,7 +4,8 @@
 
 def init_app(app):
     """Serve the admin pages, the admin API and /openapi.json; add the admin commands."""
-    from cardpay.admin import commands, openapi, routes  # noqa: F401  (commands registers itself)
+    from cardpay.admin import commands, openapi, presenting, routes  # noqa: F401  (commands registers itself)
 
     app.register_blueprint(routes.bp)
+    presenting.install_error_pages(app)
     app.register_blueprint(openapi.bp)

@@ -40,8 +40,8 @@ def api_reviews():
 
 @bp.get("/api/payments")
 def api_payments():
-    """Payments, searchable with ?q= (email, paylink ID, reference) and ?status=."""
-    query = queries.payments((request.args.get("q") or "").strip(), queries.choice("status", queries.PAYMENT_STATES))
+    """Payments, searchable with ?q= (email, paylink ID, reference), ?status=, ?from= and ?to= (YYYY-MM-DD)."""
+    query = queries.payments(**queries.payment_filters())
     return _page(query, AdminPaymentSchema, "payments")
 
 

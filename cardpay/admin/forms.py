@@ -27,6 +27,19 @@ class ReasonForm(FlaskForm):
                                                Length(min=3, max=500)])
 
 
+class DecideForm(ReasonForm):
+    """A manual-review decision: one reason for approve and reject, and the override box for approving a payment
+    iKhokha does not report as paid."""
+
+    confirm = BooleanField("Approve anyway: iKhokha does not report this payment as paid")
+
+
+class ConfirmForm(ReasonForm):
+    """An action that asks "are you sure" (revoke): the reason and a required tick."""
+
+    confirm = BooleanField("I understand", validators=[DataRequired(message="Tick the box to confirm.")])
+
+
 class EmptyForm(FlaskForm):
     """A form with only its CSRF token (sign out)."""
 

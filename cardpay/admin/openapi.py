@@ -109,7 +109,10 @@ def _admin_paths(spec):
                                                             queries.REVIEW_STATES)]),
         ("/admin/api/payments", "listPayments", "Payments, newest first", admin_schemas.AdminPaymentSchema, "payments",
          [_query("q", "part of a learner email, paylink ID, reference or course slug"),
-          _query("status", "payment status", queries.PAYMENT_STATES)]),
+          _query("status", "payment status (abandoned: created or pending past STALE_PAYMENT_MINUTES); "
+                 "another value is a 400", ["created", "pending", "succeeded", "failed", "manual_review", "abandoned"]),
+          _query("from", "first creation day, YYYY-MM-DD in DISPLAY_TIMEZONE"),
+          _query("to", "last creation day (included), YYYY-MM-DD in DISPLAY_TIMEZONE")]),
         ("/admin/api/audit-logs", "listAuditLogs", "Audit-log entries, newest first", admin_schemas.AuditLogSchema,
          "entries", [_query("actor", "part of the actor"), _query("action", "exact action"),
                      _query("target", "type or type:id"), _query("outcome", "ok, refused, ...")]),

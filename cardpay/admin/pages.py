@@ -1,22 +1,23 @@
-"""Admin pages: alerts, the manual-review queue, payments, the audit log, and the actions on them.
+"""Admin pages: alerts, the manual-review queue (with its facts), the audit log, and the actions on them.
 
-Every action is a POST with a CSRF token and a reason; services/admin_actions does the work and
-writes the audit row, the view only reads the form and says what happened.
+Every action is a POST with a CSRF token and a reason; admin/actions does the work and publishes the
+audit event, the view only reads the form and says what happened. Payments are in payment_pages.py,
+callback deliveries in callbacks.py.
 """
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from sqlalchemy import distinct, select
 
-from cardpay.admin import actions, queries
-from cardpay.admin.forms import ReasonForm
+from cardpay.admin import actions, queries, review_facts
+from cardpay.admin.forms import DecideForm, EmptyForm, ReasonForm
 from cardpay.admin.routes import actor, bp
 from cardpay.core.extensions import db
-from cardpay.models import AuditLog, FastTrackApproval, ManualIntervention, Payment, WebhookEvent
+from cardpay.models import AuditLog, ManualIntervention
 
 
-def _act(action, target_id, back):
+def _act(action, target_id, back, form=None):
     """Run an admin action with the posted reason and come back to the page it was started from."""
-    form = ReasonForm()
+    form = form or ReasonForm()
     if not form.validate_on_submit():
         flash("Say why (at least 3 characters): every action goes into the audit log.", "error")
         return redirect(back)
@@ -27,13 +28,6 @@ def _act(action, target_id, back):
     else:
         flash(message, "ok")
     return redirect(back)
-
-
-def _of_payment(time_column, payment_id):
-    """The rows of ``time_column``'s table that belong to one payment, oldest first."""
-    model = time_column.class_
-    return db.session.execute(select(model).where(model.payment_id == payment_id)
-                              .order_by(time_column)).scalars().all()
 
 
 @bp.get("/alerts")
@@ -54,48 +48,41 @@ def resolve_alert(alert_id):
 
 @bp.get("/manual-review")
 def review_queue():
-    """Open manual-review items first, then the recently decided ones."""
+    """Open manual-review items first, with their facts (references, iKhokha's answer now), then decided ones."""
     open_items = db.session.execute(queries.reviews("open")).scalars().all()
     decided = db.session.execute(queries.reviews("decided").limit(queries.PAGE_SIZE)).scalars().all()
-    return render_template("admin/review.html", open_items=open_items, decided=decided, form=ReasonForm())
+    return render_template("admin/review.html", open_items=open_items, decided=decided, form=DecideForm(),
+                           facts=review_facts.facts(open_items), cache_seconds=review_facts.CACHE_SECONDS)
+
+
+@bp.post("/manual-review/<int:item_id>/check")
+def check_review(item_id):
+    """Ask iKhokha's getStatus again for one item now (the "check again" button)."""
+    item = db.get_or_404(ManualIntervention, item_id)
+    back = url_for("admin.review_queue", _anchor=f"item-{item_id}")
+    if not EmptyForm().validate_on_submit():
+        flash("The form expired; reload the page and try again.", "error")
+    else:
+        facts = review_facts.facts_of(item, refresh=True)
+        flash(f"Review item {item_id}: iKhokha says {facts.says}.", "info")
+    return redirect(back)
 
 
 @bp.post("/manual-review/<int:item_id>/approve")
 def approve_review(item_id):
-    """Approve a review item: the learner gets access (approval method manual)."""
-    return _act(actions.approve_review, item_id, url_for("admin.review_queue"))
+    """Approve a review item: the learner gets access (approval method manual); against iKhokha's word only
+    with the "approve anyway" box ticked."""
+    item = db.get_or_404(ManualIntervention, item_id)
+    form = DecideForm()
+    says = review_facts.facts_of(item).verdict if item.payment_id and item.status == "open" else None
+    return _act(lambda *args: actions.approve_review(*args, ikhokha_status=says, confirmed=bool(form.confirm.data)),
+                item_id, url_for("admin.review_queue"), form)
 
 
 @bp.post("/manual-review/<int:item_id>/reject")
 def reject_review(item_id):
     """Reject a review item with a reason: no access."""
-    return _act(actions.reject_review, item_id, url_for("admin.review_queue"))
-
-
-@bp.get("/payments")
-def payments():
-    """Payments, newest first, searchable by learner email, paylink ID or our reference."""
-    q = (request.args.get("q") or "").strip()
-    status = queries.choice("status", queries.PAYMENT_STATES)
-    rows, page, has_next = queries.paged(queries.payments(q, status))
-    return render_template("admin/payments.html", payments=rows, q=q, status=status, page=page,
-                           has_next=has_next)
-
-
-@bp.get("/payments/<int:payment_id>")
-def payment_detail(payment_id):
-    """One payment: each stage's time, its approvals, review items and callbacks."""
-    payment = db.get_or_404(Payment, payment_id)
-    return render_template("admin/payment.html", payment=payment,
-                           approvals=_of_payment(FastTrackApproval.created_at, payment_id),
-                           items=_of_payment(ManualIntervention.created_at, payment_id),
-                           callbacks=_of_payment(WebhookEvent.received_at, payment_id), form=ReasonForm())
-
-
-@bp.post("/payments/<int:payment_id>/revoke")
-def revoke_access(payment_id):
-    """Revoke the course access a payment bought, with a reason."""
-    return _act(actions.revoke_access, payment_id, url_for("admin.payment_detail", payment_id=payment_id))
+    return _act(actions.reject_review, item_id, url_for("admin.review_queue"), DecideForm())
 
 
 @bp.get("/audit-log")

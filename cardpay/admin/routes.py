@@ -12,13 +12,15 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, logout_user
 
 from cardpay import audit
-from cardpay.admin import auth, sessions
+from cardpay.admin import auth, presenting, sessions
 from cardpay.admin.forms import CodeForm, EmptyForm, LoginForm
 from cardpay.core import client_ip
 from cardpay.core.errors import error_response
 from cardpay.core.extensions import db, login_manager
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static")
+for _name, _filter in presenting.FILTERS.items():
+    bp.add_app_template_filter(_filter, "admin_" + _name)
 PUBLIC_ENDPOINTS = {"admin.login", "admin.login_code", "admin.static"}
 MAX_PAGE = 100_000
 # A ?next= target is followed only when it is this plain: no control characters, spaces or backslashes
@@ -165,4 +167,4 @@ def logout():
     return redirect(url_for("admin.login"))
 
 
-from cardpay.admin import api, courses, dashboard, outbox, pages  # noqa: E402,F401  (register their views on bp)
+from cardpay.admin import api, callbacks, courses, dashboard, outbox, pages, payment_pages  # noqa: E402,F401  (register their views on bp)

@@ -11,6 +11,7 @@ from cardpay.models import (
     ManualIntervention,
     Payment,
 )
+from cardpay.payments import status_checks
 from tests.admin.admin_helpers import ADMIN_EMAIL
 
 
@@ -22,14 +23,15 @@ def admin_actions(app):
         return [(r.details["action"], r.actor, f"{r.target_type}:{r.target_id}", r.reason) for r in rows]
 
 
-def test_approving_a_review_item_grants_access_with_method_manual(app, admin_client, seed):
+def test_approving_a_review_item_grants_access_with_method_manual(app, admin_client, seed, monkeypatch):
+    monkeypatch.setattr(status_checks, "ask", lambda client, paylink_id, reference: status_checks.Verdict("SUCCESS"))
     with app.app_context():
         payment = seed.payment(status="pending", email="thandi@example.com")
         item = seed.review(payment, reason="fast_track_disabled")
         db.session.commit()
         item_id, payment_id, enrollment_id = item.id, payment.id, payment.enrollment_id
     page = admin_client.get("/admin/manual-review").get_data(as_text=True)
-    assert "thandi@example.com" in page and "fast_track_disabled" in page
+    assert "thandi@example.com" in page and "Fast track disabled" in page
 
     response = admin_client.post(f"/admin/manual-review/{item_id}/approve",
                                  data={"reason": "paid per iKhokha portal"}, follow_redirects=True)
@@ -114,8 +116,13 @@ def test_revoking_access_turns_the_enrollment_off(app, admin_client, seed):
     assert "Revoke access" in detail and "refund@example.com" in detail
     response = admin_client.post(f"/admin/payments/{payment_id}/revoke", data={"reason": "refunded on request"},
                                  follow_redirects=True)
+    assert "Tick the box to confirm" in response.get_data(as_text=True)  # the confirmation page again
+    with app.app_context():
+        assert db.session.get(Enrollment, enrollment_id).status == "active"
+    response = admin_client.post(f"/admin/payments/{payment_id}/revoke",
+                                 data={"reason": "refunded on request", "confirm": "y"}, follow_redirects=True)
     page = response.get_data(as_text=True)
-    assert "Access revoked for refund@example.com" in page and 'id="enrollment-status">revoked' in page
+    assert "Access revoked for refund@example.com" in page and 'id="enrollment-status">Revoked' in page
     with app.app_context():
         assert db.session.get(Enrollment, enrollment_id).status == "revoked"
         assert db.session.get(Payment, payment_id).status == "succeeded"
@@ -143,7 +150,8 @@ def test_audit_log_filters_by_actor_action_and_target(app, admin_client, seed):
         alert_id = alert.id
     admin_client.post(f"/admin/alerts/{alert_id}/resolve", data={"reason": "noise from a test"})
     page = admin_client.get("/admin/audit-log", query_string={"action": "admin_action"}).get_data(as_text=True)
-    assert "noise from a test" in page and "admin_login" not in page.split("<tbody>")[1]
+    rows = page.split("<tbody>")[1]
+    assert "noise from a test" in rows and "Alert resolved" in rows and "Admin login" not in rows
     by_target = admin_client.get("/admin/api/audit-logs", query_string={"target": f"alert:{alert_id}"}).get_json()
     assert [e["reason"] for e in by_target["entries"]] == ["noise from a test"]
     logins = admin_client.get("/admin/api/audit-logs", query_string={"actor": "ops@"}).get_json()

@@ -52,7 +52,9 @@ def test_every_admin_route_refuses_anonymous_users_and_changes_nothing(app, clie
 def test_login_page_and_assets_are_public_and_the_rest_is_not(client):
     assert client.get("/admin/login").status_code == 200
     with client.get("/admin/static/charts.js") as script:
-        assert script.status_code == 200 and b"createElementNS" in script.data
+        assert script.status_code == 200 and b"new uPlot(" in script.data
+    with client.get("/admin/static/vendor/uPlot.iife.min.js") as vendored:
+        assert vendored.status_code == 200 and b"uPlot" in vendored.data
     assert client.get("/admin/").status_code == 302
 
 

@@ -161,7 +161,7 @@ def test_summary_api_and_dashboard_show_the_same_numbers(app, admin_client, seed
     assert 'id="payments-attempted">8<' in page and 'id="payments-succeeded">7<' in page
     assert f'id="success-rate">{api["payments"]["success_rate"]:.2f}%<' in page
     assert 'id="open-alerts">1<' in page and "webhook_processing over 5000 ms" in page
-    assert 'data-check="critical alerts open"' in page and "FAIL" in page
+    assert 'data-check="critical alerts open"' in page and ">Fail</span>" in page
     assert '<script type="application/json" id="dashboard-data">' in page
     for window in ("24h", "7d"):
         assert admin_client.get(f"/admin/card-payment-monitoring?window={window}").status_code == 200

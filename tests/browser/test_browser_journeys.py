@@ -87,7 +87,7 @@ def test_operator_sees_the_payment_resolves_an_alert_and_approves_the_learner(li
     expect(admin).to_have_url(re.compile(r"/admin/card-payment-monitoring"))
     expect(admin.locator("#payments-attempted")).to_have_text("1")
     expect(admin.locator("#review-queue")).to_have_text("1")
-    expect(admin.locator("[data-chart=payments][data-drawn=true] svg polyline").first).to_be_attached()
+    expect(admin.locator("[data-chart=payments][data-drawn=true] canvas").first).to_be_attached()
     shoot(admin, "4-dashboard")
 
     admin.get_by_role("link", name="Alerts", exact=True).click()
@@ -100,8 +100,9 @@ def test_operator_sees_the_payment_resolves_an_alert_and_approves_the_learner(li
     shoot(admin, "5-alert-resolved")
 
     admin.get_by_role("link", name="Manual review").click()
-    item = admin.locator("#review-open tr[data-item-id]", has_text="sipho@example.com")
-    item.locator("form.approve input[name=reason]").fill("paid: confirmed in the iKhokha portal")
+    item = admin.locator("#review-open [data-item-id]", has_text="sipho@example.com")
+    expect(item.locator(".ikhokha-says")).to_contain_text("Paid")  # getStatus confirms: no override needed
+    item.locator("form.decide input[name=reason]").fill("paid: confirmed in the iKhokha portal")
     item.get_by_role("button", name="Approve").click()
     expect(admin.locator(".flash.ok")).to_contain_text("approved")
     expect(admin.locator("#review-decided")).to_contain_text("paid: confirmed in the iKhokha portal")
@@ -115,7 +116,7 @@ def test_operator_sees_the_payment_resolves_an_alert_and_approves_the_learner(li
     admin.get_by_role("link", name="Payments").click()
     admin.fill("input[name=q]", "sipho@")
     admin.get_by_role("button", name="Search").click()
-    expect(admin.locator("#payments-table .enrollment-status")).to_have_text(["active"])
+    expect(admin.locator("#payments-table .enrollment-status")).to_have_text(["Active"])
     admin.get_by_role("link", name="Monitoring").click()
     expect(admin.locator("#payments-succeeded")).to_have_text("1")
     shoot(admin, "8-dashboard-after")

@@ -86,7 +86,7 @@ def test_a_grant_and_an_admin_revoke_arrive_signed_and_in_order(events_app, webh
     payment_id, enrollment_id, reference = pending_payment(events_app)
     grant(events_app, payment_id)
     revoked = admin_client(events_app).post(f"/admin/payments/{payment_id}/revoke",
-                                            data={"reason": "refunded at the learner's request"})
+                                            data={"reason": "refunded at the learner's request", "confirm": "y"})
     assert revoked.status_code == 302
     deliver(events_app, 2)
 
@@ -133,7 +133,7 @@ def test_a_receiver_that_was_down_gets_each_event_once_afterwards_with_the_same_
     payment_id, enrollment_id, _ = pending_payment(events_app)
     webhook_receiver.stop()
     grant(events_app, payment_id)
-    admin_client(events_app).post(f"/admin/payments/{payment_id}/revoke", data={"reason": "chargeback"})
+    admin_client(events_app).post(f"/admin/payments/{payment_id}/revoke", data={"reason": "chargeback", "confirm": "y"})
     deliver(events_app, 2)
     first, second = rows(events_app)
     assert (first.status, first.attempts, first.kind) == ("pending", 1, "enrollment.activated")

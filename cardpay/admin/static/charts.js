@@ -1,83 +1,118 @@
-/* cardpay admin charts: small SVG line charts drawn from the JSON the dashboard embeds.
-   Served by cardpay itself (no CDN), so the dashboard works offline and under a strict CSP. */
+/* cardpay admin charts: uPlot (vendor/uPlot.iife.min.js, served by cardpay itself) drawn from the JSON block
+   the dashboard embeds (<script type="application/json" id="dashboard-data">), so the dashboard works offline
+   and under the strict CSP (script-src 'self', no inline script; uPlot styles elements through the CSSOM,
+   which style-src does not restrict).
+
+   Times are shown in DISPLAY_TIMEZONE (the section's data-zone): ticks carry the date on multi-day windows
+   and on a change of day, the legend shows the hovered bucket's values, and each chart redraws to its
+   container's width. The drawn tick labels are copied to data-x-ticks so tests and people can read them. */
 (function () {
   "use strict";
-  var SVG = "http://www.w3.org/2000/svg";
-  var COLOURS = ["#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c"];
-  var NAMED = {attempted: "#2563eb", succeeded: "#16a34a", failed: "#dc2626"};
-  var W = 520, H = 200, PAD = {l: 48, r: 12, t: 12, b: 28};
+  var COLOURS = {attempted: "#2563eb", succeeded: "#16a34a", failed: "#dc2626"};
+  var PALETTE = ["#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c"];
+  var LABELS = {attempted: "Attempted", succeeded: "Paid", failed: "Declined",
+                webhook_processing: "Callback processing", payment_detection: "Payment detection",
+                approval_processing: "Approval", ui_update: "Page update", end_to_end: "End to end"};
+  var FONT = "12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
-  function el(name, attrs, parent) {
-    var node = document.createElementNS(SVG, name);
-    Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (parent) parent.appendChild(node);
-    return node;
+  function formatter(zone) {
+    var format = new Intl.DateTimeFormat("en-GB", {timeZone: zone, day: "numeric", month: "short",
+                                                   hour: "2-digit", minute: "2-digit", hourCycle: "h23"});
+    return function (seconds) {
+      var parts = {};
+      format.formatToParts(new Date(seconds * 1000)).forEach(function (p) { parts[p.type] = p.value; });
+      return {date: parts.day + " " + parts.month, time: parts.hour + ":" + parts.minute};
+    };
   }
 
-  function label(text, x, y, anchor, parent) {
-    var t = el("text", {x: x, y: y, "text-anchor": anchor || "start", "class": "axis"}, parent);
-    t.textContent = text;
-    return t;
-  }
-
-  function clock(iso) { return iso.slice(11, 16); }
-
-  function colour(line, n) { return NAMED[line.name] || COLOURS[n % COLOURS.length]; }
-
-  function tick(value) { return value >= 10 ? String(Math.round(value)) : String(Math.round(value * 10) / 10); }
-
-  function draw(container, times, lines) {
-    var values = [];
-    lines.forEach(function (line) { line.values.forEach(function (v) { if (v !== null) values.push(v); }); });
-    var top = Math.max.apply(null, values.concat([1]));
-    var svg = el("svg", {viewBox: "0 0 " + W + " " + H, width: "100%", "class": "chart-svg"}, container);
-    var x = function (i) { return PAD.l + (W - PAD.l - PAD.r) * (times.length > 1 ? i / (times.length - 1) : 0.5); };
-    var y = function (v) { return H - PAD.b - (H - PAD.t - PAD.b) * v / top; };
-    [0, 0.5, 1].forEach(function (f) {
-      el("line", {x1: PAD.l, x2: W - PAD.r, y1: y(top * f), y2: y(top * f), "class": "grid"}, svg);
-      label(tick(top * f), PAD.l - 6, y(top * f) + 4, "end", svg);
-    });
-    [0, Math.floor((times.length - 1) / 2), times.length - 1].forEach(function (i) {
-      if (times[i]) label(clock(times[i]), x(i), H - 8, "middle", svg);
-    });
-    lines.forEach(function (line, n) {
-      var points = [];
-      line.values.forEach(function (v, i) {
-        if (v === null) return;
-        points.push(x(i) + "," + y(v));
-        // A dot per non-empty bucket, so a lone measurement still shows.
-        if (v > 0) el("circle", {cx: x(i), cy: y(v), r: 2.5, fill: colour(line, n)}, svg);
+  function xValues(range, parts) {
+    return function (u, splits) {
+      var lastDate = null;
+      return splits.map(function (s, i) {
+        var p = parts(s);
+        var label;
+        if (range === "7d") {
+          label = p.time === "00:00" ? p.date : p.date + "\n" + p.time;
+        } else if (range === "24h") {
+          label = (i === 0 || p.date !== lastDate) ? p.time + "\n" + p.date : p.time;
+        } else {
+          label = p.time;
+        }
+        lastDate = p.date;
+        return label;
       });
-      if (points.length) {
-        el("polyline", {points: points.join(" "), fill: "none", stroke: colour(line, n),
-                        "stroke-width": 2, "data-series": line.name}, svg);
-      }
-    });
-    var legend = document.createElement("p");
-    legend.className = "legend";
-    lines.forEach(function (line, n) {
-      var key = document.createElement("span");
-      key.style.borderColor = colour(line, n);
-      key.textContent = line.name;
-      legend.appendChild(key);
-    });
-    container.appendChild(legend);
+    };
   }
 
-  function series(obj) {
-    return Object.keys(obj).map(function (name) { return {name: name, values: obj[name]}; });
+  function number(digits, unit) {
+    return function (u, v) {
+      return v === null || v === undefined ? "—" : v.toLocaleString("en-ZA", {maximumFractionDigits: digits}) + unit;
+    };
+  }
+
+  function lines(data, which) {
+    if (which === "payments") {
+      return ["attempted", "succeeded", "failed"].map(function (name) {
+        return {name: name, values: data.payments[name], digits: 0, unit: ""};
+      });
+    }
+    if (which === "errors") {
+      return [{name: "error rate", values: data.error_rate_pct, digits: 2, unit: " %"}];
+    }
+    return Object.keys(data.stage_avg_ms).map(function (name) {
+      return {name: name, values: data.stage_avg_ms[name], digits: 0, unit: " ms"};
+    });
+  }
+
+  function draw(container, data, range, zone) {
+    var parts = formatter(zone);
+    var times = data.times.map(function (iso) { return Date.parse(iso) / 1000; });
+    var series = lines(data, container.getAttribute("data-chart"));
+    var opts = {
+      width: Math.max(container.clientWidth, 200), height: 220,
+      padding: [12, 28, 0, 4],
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), zone); },
+      cursor: {points: {size: 7}, drag: {x: false, y: false}},
+      legend: {live: true},
+      scales: {x: {time: true}, y: {range: function (u, min, max) { return [0, Math.max(max || 0, 1) * 1.1]; }}},
+      axes: [
+        {font: FONT, size: 46, space: range === "7d" ? 64 : 56, gap: 6, stroke: "#374151",
+         grid: {stroke: "#e5e7eb"}, ticks: {stroke: "#d1d5db"}, values: xValues(range, parts)},
+        {font: FONT, size: 52, gap: 6, stroke: "#374151", grid: {stroke: "#e5e7eb"}, ticks: {stroke: "#d1d5db"},
+         values: function (u, splits) { return splits.map(function (v) { return v.toLocaleString("en-ZA"); }); }}
+      ],
+      series: [{label: "Time", value: function (u, v) {
+        if (v === null || v === undefined) { return "—"; }
+        var p = parts(v);
+        return p.date + " " + p.time;
+      }}].concat(series.map(function (line, n) {
+        return {label: LABELS[line.name] || line.name.charAt(0).toUpperCase() + line.name.slice(1),
+                stroke: COLOURS[line.name] || PALETTE[n % PALETTE.length], width: 2, spanGaps: true,
+                points: {size: 5}, value: number(line.digits, line.unit)};
+      })),
+      hooks: {draw: [function (u) {
+        container.setAttribute("data-x-ticks", JSON.stringify(u.axes[0]._values || []));
+        container.setAttribute("data-drawn", "true");
+      }]}
+    };
+    var plot = new uPlot(opts, [times].concat(series.map(function (line) { return line.values; })), container);
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () {
+        var width = Math.max(container.clientWidth, 200);
+        if (width !== plot.width) { plot.setSize({width: width, height: 220}); }
+      }).observe(container);
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     var source = document.getElementById("dashboard-data");
-    if (!source) return;
+    var section = document.querySelector("section.charts");
+    if (!source || !section || typeof uPlot === "undefined") { return; }
     var data = JSON.parse(source.textContent);
-    document.querySelectorAll("[data-chart]").forEach(function (container) {
-      var which = container.getAttribute("data-chart");
-      var lines = which === "payments" ? series(data.payments)
-        : which === "errors" ? [{name: "error rate %", values: data.error_rate_pct}] : series(data.stage_avg_ms);
-      draw(container, data.times, lines);
-      container.setAttribute("data-drawn", "true");
+    var range = section.getAttribute("data-window");
+    var zone = section.getAttribute("data-zone") || "UTC";
+    section.querySelectorAll("[data-chart]").forEach(function (container) {
+      draw(container, data, range, zone);
     });
   });
 })();
