@@ -71,10 +71,10 @@ def create_app(config=None):
 
 def _init_packages(app):
     """Let each behaviour wire itself in: blueprints, signal receivers, CLI commands."""
-    from cardpay import admin, alerting, audit, callbacks, catalogue, health, integrations, jobs, monitoring, payments
+    from cardpay import admin, alerting, audit, callbacks, catalogue, health, integrations, jobs, learners, monitoring, payments
     from cardpay.ikhokha import sandbox
 
-    for package in (health, payments, catalogue, integrations, callbacks, admin, monitoring, alerting, jobs):
+    for package in (health, payments, learners, catalogue, integrations, callbacks, admin, monitoring, alerting, jobs):
         package.init_app(app)
     audit.connect()
     sandbox.init_app(app)

@@ -71,9 +71,12 @@ class SmtpSink:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - the aiosmtpd API
         message = message_from_bytes(envelope.content, policy=policy.default)
+        # A text + HTML message (a learner's receipt) is multipart: its body here is the text/plain part.
+        body = message.get_body(("plain",)) if message.is_multipart() else message
         self.messages.append({"to": list(envelope.rcpt_tos), "subject": str(message["Subject"]),
                               "fingerprint": str(message["X-Cardpay-Fingerprint"]),
-                              "body": message.get_content(), "headers": dict(message.items())})
+                              "body": body.get_content(), "headers": dict(message.items()),
+                              "raw": envelope.content})
         return "250 OK"
 
 

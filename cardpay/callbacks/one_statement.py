@@ -70,6 +70,8 @@ WITH pay AS (
     SELECT id FROM payments
     WHERE paylink_id = %(paylink_id)s AND status IN ({_states(approvals.APPROVABLE)})
       AND (%(reference)s::text IS NULL OR external_transaction_id = %(reference)s::text)
+      -- access already active is approvals.DUPLICATE_PAYMENT: the general path sends it to manual review
+      AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.id = payments.enrollment_id AND e.status = 'active')
     FOR UPDATE
 ), recorded AS (
     INSERT INTO webhook_events ({_FIRST[0]})

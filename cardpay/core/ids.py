@@ -11,6 +11,11 @@ def payment_token():
     return secrets.token_urlsafe(32)
 
 
+def sign_in_token():
+    """Return an unguessable learner sign-in token (256 random bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
 def external_transaction_id():
     """Return our externalTransactionID for a new checkout."""
     return "cp_" + uuid.uuid4().hex

@@ -13,7 +13,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
                            "object-src 'none'; base-uri 'none'; form-action 'self' https://*.ikhokha.com; "
                            "frame-ancestors 'none'")
 # The learner URLs whose path holds a payment token or a sign-in token.
-TOKEN_PATHS = re.compile(r"^/(payments/[^/]+/|learn/|api/payments/)")
+TOKEN_PATHS = re.compile(r"^/(payments/[^/]+/|learn/|api/payments/|account/sign-in/)")
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",

@@ -5,6 +5,7 @@ from cardpay.models.api_key import ApiKey
 from cardpay.models.audit import AuditLog, SecretRotation
 from cardpay.models.catalog import Course, Enrollment, Learner
 from cardpay.models.jobs import JobLease, JobRun
+from cardpay.models.learner_access import SignInLink
 from cardpay.models.monitoring import (
                                        AlertDelivery,
                                        CardPaymentAlert,
@@ -20,5 +21,5 @@ __all__ = [
     "AdminUser", "AlertDelivery", "ApiKey", "AuditLog", "CardPaymentAlert", "CardPaymentBusinessMetric",
     "CardPaymentMetric", "CardPaymentMetricTotal", "CardPaymentPerformance", "Course", "Enrollment",
     "FastTrackApproval",
-    "JobLease", "JobRun", "Learner", "ManualIntervention", "Payment", "SecretRotation", "WebhookEvent",
+    "JobLease", "JobRun", "Learner", "ManualIntervention", "Payment", "SecretRotation", "SignInLink", "WebhookEvent",
 ]

@@ -23,6 +23,7 @@ class Payment(db.Model):
     currency = db.Column(db.String(3), nullable=False, default="ZAR")
     status = db.Column(db.String(20), nullable=False, default="created", index=True)
     failure_reason = db.Column(db.String(200))
+    payer_name = db.Column(db.String(200))  # typed on Enroll Now; the learner's name once this payment grants
     detection_method = db.Column(db.String(20))  # callback or status_poll
     created_at = db.Column(UTCDateTime, nullable=False, default=clock.now, index=True)
     updated_at = db.Column(UTCDateTime, nullable=False, default=clock.now, onupdate=clock.now)

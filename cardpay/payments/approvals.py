@@ -1,8 +1,8 @@
 """The rules for when a payment may change state: the only place that grants or withholds access.
 
-Every state change is a conditional UPDATE (``... WHERE status IN (...)``), so two deliveries,
-a status poll and a reconciliation racing for the same payment give exactly one approval on
-SQLite and PostgreSQL alike; a partial unique index on fast_track_approvals backs it up.
+Every state change is a conditional UPDATE (``... WHERE status IN (...)``), so two deliveries, a status poll
+and a reconciliation racing for the same payment give exactly one approval on SQLite and PostgreSQL alike
+(a partial unique index on fast_track_approvals backs it up); two payments of one enrollment grant once.
 
 Functions here change rows in the caller's transaction and return a Decision; the caller commits
 and then publishes ``decision.events`` (cardpay.core.events.publish_all).
@@ -21,16 +21,18 @@ from cardpay.core import clock, redaction
 from cardpay.core.extensions import db
 from cardpay.models import Enrollment, FastTrackApproval, ManualIntervention, Payment
 
-APPROVABLE = ("created", "pending", "failed")  # SUCCESS after FAILURE: a declined card, then a retry
-FAILABLE = ("created", "pending")
+APPROVABLE, FAILABLE = ("created", "pending", "failed"), ("created", "pending")  # SUCCESS after FAILURE is a retry
 # The audit row of a granted approval: its action and the keys of its details (PostgreSQL's one-statement
 # callback path writes the same row, built from this).
 APPROVAL_AUDIT = {"action": "approval_granted", "keys": ("approval_id", "method", "processing_time_ms")}
 _PAYMENTS, _ENROLLMENTS, _APPROVALS = Payment.__table__, Enrollment.__table__, FastTrackApproval.__table__
 _PAYMENT_COLUMNS = [column.key for column in _PAYMENTS.columns]
 _INSERT_APPROVAL = insert(_APPROVALS).returning(_APPROVALS.c.id)
-_GRANT_ACCESS = update(_ENROLLMENTS).where(_ENROLLMENTS.c.id == bindparam("enrollment_id")).values(
+# Conditional: access already active (another payment granted it) is never granted a second time.
+_GRANT_ACCESS = update(_ENROLLMENTS).where(_ENROLLMENTS.c.id == bindparam("enrollment_id"),
+                                           _ENROLLMENTS.c.status != "active").values(
     status="active", access_granted_at=bindparam("now"), revoked_at=None, updated_at=bindparam("now"))
+DUPLICATE_PAYMENT = "duplicate_payment"
 
 
 @dataclass
@@ -95,9 +97,9 @@ def _detection_event(payment, outcome_known_at):
 def apply_success(payment, method, outcome_known_at=None, actor="system", reason=None):
     """Grant access for a confirmed successful payment, exactly once.
 
-    ``method`` is fast_track (a verified callback), status_poll (getStatus said SUCCESS) or
-    manual (an operator approved a manual-review item). Fast track switched off sends automatic
-    approvals to manual review instead.
+    ``method`` is fast_track (a verified callback), status_poll (getStatus said SUCCESS) or manual (an operator
+    approved a manual-review item). Fast track switched off, or a second payment for access already active
+    (duplicate_payment), sends automatic approvals to manual review instead.
     """
     now = clock.now()
     outcome_known_at = outcome_known_at or now
@@ -112,7 +114,11 @@ def apply_success(payment, method, outcome_known_at=None, actor="system", reason
     if not won:
         outcome = "already_approved" if payment.status == "succeeded" else "not_approvable"
         return Decision(outcome, payment=payment)
-    db.session.execute(_GRANT_ACCESS, {"enrollment_id": payment.enrollment_id, "now": now})
+    granted = db.session.execute(_GRANT_ACCESS, {"enrollment_id": payment.enrollment_id, "now": now}).rowcount == 1
+    if not granted and method != "manual":  # a second payment for access already active: a refund candidate
+        _set_status(payment, ("succeeded",), status="manual_review", succeeded_at=None, access_granted_at=None)
+        return send_to_manual_review(DUPLICATE_PAYMENT, payment=payment, keep_status=True,
+                                     details={"method": method, "paid": True, "refund_candidate": True})
     processing_ms = clock.ms_between(outcome_known_at, now) or 0.0
     approval_id = db.session.execute(_INSERT_APPROVAL, {
         "payment_id": payment.id, "method": method, "outcome": "approved", "processing_time_ms": processing_ms,
@@ -120,8 +126,10 @@ def apply_success(payment, method, outcome_known_at=None, actor="system", reason
     # Audited in the approval's own transaction: the grant and its audit row commit (or not) together.
     audit.record(APPROVAL_AUDIT["action"], actor=actor, target_type="payment", target_id=payment.id,
                  details=dict(zip(APPROVAL_AUDIT["keys"], (approval_id, method, processing_ms))))
-    return Decision("approved", payment=payment, approval_id=approval_id,
-                    events=approval_events(payment, approval_id, method, processing_ms, actor))
+    events = approval_events(payment, approval_id, method, processing_ms, actor)
+    if not granted:  # a person accepted a second payment: it is paid, but access was already there
+        events = [event for event in events if event[0] is not signals.enrollment_activated]
+    return Decision("approved", payment=payment, approval_id=approval_id, events=events)
 
 
 def approval_events(payment, approval_id, method, processing_ms, actor="system"):
@@ -234,8 +242,8 @@ def approve_manual_review(intervention, actor, note):
 
 # ── The callback decision table (SPEC §5) ───────────────────────────────────────────────────────
 
-STATUS_BY_OUTCOME = {"approved": "processed", "already_approved": "processed", "failed": "processed",
-                     "already_failed": "processed", "manual_review": "manual_review"}
+STATUS_BY_OUTCOME = {**dict.fromkeys(("approved", "already_approved", "failed", "already_failed"), "processed"),
+                     "manual_review": "manual_review"}
 # Only the payment's own columns are needed: not the enrollment/learner/course joins of its mapping.
 _PAYMENT_BY_PAYLINK = select(Payment).options(lazyload("*")).where(Payment.paylink_id == bindparam("paylink_id"))
 
@@ -249,10 +257,7 @@ class CallbackDecision:
     note: str = None
     payment_id: int = None
 
-    @property
-    def events(self):
-        """The events to publish once the caller has committed."""
-        return self.decision.events if self.decision else []
+    events = property(lambda self: self.decision.events if self.decision else [], doc="The events to publish.")
 
 
 def _same_reference(sent, ours, from_stored_body):

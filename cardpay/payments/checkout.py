@@ -7,10 +7,17 @@ transaction is open while iKhokha answers (SQLite holds its write lock for a who
 Choices when the learner already has something under way for the course:
 - enrollment active: no new payment; the caller shows access (or says so, when this browser is
   not the one that paid: an email address alone does not open someone's course);
-- a pending payment younger than STALE_PAYMENT_MINUTES for the same price: the same paylink is
+- a pending payment younger than STALE_PAYMENT_MINUTES for the same price, created by this browser
+  (its token is in the caller's session) or by the learner signed in by email: the same paylink is
   reused, so two clicks on Enroll Now never make two charges possible;
+- someone else's pending payment (another browser typed the same email): never reused, since its
+  token and paylink are that browser's capability (SPEC §12); this browser gets a payment of its
+  own. Should both be paid, payments/approvals sends the second to manual review (duplicate_payment);
 - anything older, failed or never sent to iKhokha: a new payment with a new paylink (the old
   pending one is left to reconciliation).
+
+The name typed is kept on the payment (payer_name); the payment that grants access makes it the
+learner's name (cardpay.learners), so whoever typed an email first does not fix it.
 """
 
 import logging
@@ -54,13 +61,20 @@ def course_on_sale(slug):
     return course
 
 
-def _reusable_payment(enrollment, course, now, config):
+def _reusable_payment(enrollment, course, now, config, owner):
+    """The newest fresh pending payment of this enrollment that the caller owns (see the module notes)."""
+    own_tokens, learner_id = owner
+    if learner_id != enrollment.learner_id:
+        own_tokens = [token for token in own_tokens if isinstance(token, str)]
+        if not own_tokens:
+            return None
     fresh_after = now - timedelta(minutes=config["STALE_PAYMENT_MINUTES"])
-    return db.session.execute(
-        select(Payment).where(Payment.enrollment_id == enrollment.id, Payment.status == "pending",
-                              Payment.paylink_url.is_not(None), Payment.amount_cents == course.price_cents,
-                              Payment.currency == course.currency, Payment.paylink_created_at > fresh_after)
-        .order_by(Payment.created_at.desc())).scalars().first()
+    query = select(Payment).where(Payment.enrollment_id == enrollment.id, Payment.status == "pending",
+                                  Payment.paylink_url.is_not(None), Payment.amount_cents == course.price_cents,
+                                  Payment.currency == course.currency, Payment.paylink_created_at > fresh_after)
+    if learner_id != enrollment.learner_id:
+        query = query.where(Payment.token.in_(own_tokens))
+    return db.session.execute(query.order_by(Payment.created_at.desc())).scalars().first()
 
 
 def granting_payment(enrollment):
@@ -88,8 +102,11 @@ def _payload(config, course, payment):
     }
 
 
-def start_checkout(config, course, email, name):
-    """Enroll a learner in a course and obtain a paylink for it; see the module notes for reuse."""
+def start_checkout(config, course, email, name, owner=((), None)):
+    """Enroll a learner in a course and obtain a paylink for it; see the module notes for reuse.
+
+    ``owner`` is (the payment tokens this browser holds, the id of the learner it signed in as or None).
+    """
     now = clock.now()
     learner = database.insert_or_get(Learner, {"email": email}, name=name, created_at=now)
     enrollment = database.insert_or_get(Enrollment, {"learner_id": learner.id, "course_id": course.id},
@@ -97,14 +114,14 @@ def start_checkout(config, course, email, name):
     if enrollment.status == "active":
         db.session.commit()
         return Checkout("already_active", course, payment=granting_payment(enrollment), enrollment=enrollment)
-    reusable = _reusable_payment(enrollment, course, now, config)
+    reusable = _reusable_payment(enrollment, course, now, config, owner)
     if reusable is not None:
         db.session.commit()
         return Checkout("redirect", course, payment=reusable, enrollment=enrollment,
                         paylink_url=reusable.paylink_url)
     payment = Payment(token=ids.payment_token(), external_transaction_id=ids.external_transaction_id(),
                       enrollment_id=enrollment.id, amount_cents=course.price_cents, currency=course.currency,
-                      status="created", created_at=now, updated_at=now)
+                      payer_name=name, status="created", created_at=now, updated_at=now)
     db.session.add(payment)
     db.session.commit()
     facts = {"id": payment.id, "token": payment.token, "external_transaction_id": payment.external_transaction_id,

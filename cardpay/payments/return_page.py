@@ -8,7 +8,7 @@ recorded once by a conditional UPDATE, so reloads, double acks and racing tabs c
 from sqlalchemy import select, update
 
 from cardpay import signals
-from cardpay.core import clock, events
+from cardpay.core import clock, display, events
 from cardpay.core.errors import CardpayError, NotFound
 from cardpay.core.extensions import db
 from cardpay.models import FastTrackApproval, Payment
@@ -18,11 +18,16 @@ MAX_TOKEN_LENGTH = 64
 PAGE_STATES = ("confirming", "granted", "failed", "cancelled", "manual_review", "revoked")
 
 
+def find_by_token(token):
+    """Return the payment a token names, or None."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return db.session.execute(select(Payment).where(Payment.token == token)).scalar()
+
+
 def payment_by_token(token):
     """Return the payment a token names, or raise NotFound."""
-    payment = None
-    if token and len(token) <= MAX_TOKEN_LENGTH:
-        payment = db.session.execute(select(Payment).where(Payment.token == token)).scalar()
+    payment = find_by_token(token)
     if payment is None:
         raise NotFound("We could not find that payment. Check the link, or start again from the course page.")
     return payment
@@ -52,8 +57,17 @@ def record_arrival(payment):
     return won
 
 
+def receipt_of(payment, zone):
+    """Return what the page shows of a paid payment (amount as R499.00, reference, date in ``zone``), or None."""
+    paid_at = payment.access_granted_at or payment.succeeded_at
+    if payment.status != "succeeded" or paid_at is None:
+        return None
+    return {"amount": display.money(payment.amount_cents, payment.currency),
+            "reference": payment.external_transaction_id, "date": display.when(paid_at, zone)}
+
+
 def status_of(payment):
-    """Return the status JSON of SPEC §4 for a payment."""
+    """Return the status JSON of SPEC §4 for a payment (exactly its keys: the page reads the receipt from HTML)."""
     enrollment = payment.enrollment
     granted = enrollment.access_granted_at if enrollment.status == "active" else None
     return {"payment_status": payment.status, "enrollment_status": enrollment.status,

@@ -2,7 +2,8 @@
 
 Views stay thin: services/checkout does the buying, services/journey the waiting, services/detection
 the getStatus fallback. The payment token in a URL is the capability; a browser also remembers the
-tokens it paid with (in its session), so Enroll Now on an open course can lead back to it.
+tokens it paid with (in its session), so Enroll Now on an open course can lead back to it, and only
+those (or the learner signed in by email, cardpay.learners) may reuse a pending payment.
 """
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
@@ -11,6 +12,8 @@ from marshmallow import ValidationError
 from cardpay.core import clock
 from cardpay.core.extensions import csrf
 from cardpay.core.rate_limits import from_setting, limiter, token_key
+from cardpay.learners import identity
+from cardpay.learners import routes as account
 from cardpay.payments import checkout, return_page, status_checks
 from cardpay.payments.schemas import EnrollSchema
 
@@ -53,13 +56,17 @@ def _enroll(slug):
     except ValidationError as exc:
         errors = {key: " ".join(value) if isinstance(value, list) else str(value) for key, value in exc.messages.items()}
         return render_template("learner/course.html", course=course, errors=errors, form=request.form), 400
-    result = checkout.start_checkout(current_app.config, course, form["email"], form["name"])
+    owner = (session.get(SESSION_TOKENS, []), identity.current_learner_id())
+    result = checkout.start_checkout(current_app.config, course, form["email"], form["name"], owner)
     if result.outcome == "gateway_down":
         return render_template("learner/gateway_down.html", course=result.course, message=result.message), 503
     if result.outcome == "already_active":
-        if result.payment is not None and result.payment.token in session.get(SESSION_TOKENS, []):
+        if result.payment is not None and result.payment.token in owner[0]:
             return redirect(url_for("learner.return_page", token=result.payment.token), code=303)
-        return render_template("learner/already_enrolled.html", course=result.course, email=form["email"]), 200
+        if owner[1] is not None and owner[1] == result.enrollment.learner_id:
+            return redirect(url_for("learner.course_room", token=course.slug), code=303)
+        # The same words for every address: this page must not confirm who owns which course.
+        return render_template("learner/already_enrolled.html", course=result.course), 200
     _remember(result.payment.token)
     return redirect(result.paylink_url, code=303)
 
@@ -71,15 +78,21 @@ def show_return_page(token):
     return_page.record_arrival(payment)
     _remember(payment.token)
     outcome = request.args.get("outcome")
-    return render_template("learner/return.html", payment=payment, course=payment.enrollment.course,
-                           state=return_page.page_state(payment, outcome))
+    zone = current_app.config["DISPLAY_TIMEZONE"]
+    response = current_app.make_response(render_template(
+        "learner/return.html", payment=payment, course=payment.enrollment.course, learner=payment.enrollment.learner,
+        state=return_page.page_state(payment, outcome), receipt=return_page.receipt_of(payment, zone) or {}))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/learn/<token>")
 def course_room(token):
-    """The course itself, opened by the payment that granted access: in the business's own platform when it
-    has an access_url, here otherwise."""
-    payment = return_page.payment_by_token(token)
+    """The course itself, opened by the payment that granted access (/learn/<token>) or by the learner signed
+    in by email (/learn/<slug>): in the business's own platform when it has an access_url, here otherwise."""
+    payment = return_page.find_by_token(token)
+    if payment is None:
+        return account.open_course(token)
     if return_page.page_state(payment) != "granted":
         return redirect(url_for("learner.return_page", token=token), code=303)
     if payment.enrollment.course.access_url:

@@ -1,0 +1,95 @@
+"""Getting the learner's emails out: the enrollment-activated receiver, sign-in requests, and the
+``learner_email`` outbox channel that builds each email (with a fresh sign-in link) when it is sent.
+
+An outbox row holds only ids and the address (``kind``, ``to``, ``learner_id``, ``payment_id``): the
+sign-in token is made at send time, so a row, a database dump or the admin's delivery list never holds a
+usable link. A receiver runs after access was committed (core/events): a failure here is logged and
+never delays or undoes access.
+"""
+
+import smtplib
+
+from flask import current_app
+
+from cardpay import signals
+from cardpay.alerting import channels, outbox
+from cardpay.core import mail
+from cardpay.core.extensions import db
+from cardpay.learners import emails, links, mailbox
+from cardpay.models import Course, Enrollment, Learner, Payment
+
+CHANNEL = "learner_email"
+
+
+def connect():
+    """Listen for granted access and register the learner_email channel."""
+    signals.enrollment_activated.connect(on_enrollment_activated, weak=False)
+    channels.register(CHANNEL, send, describe)
+
+
+def _queue(payload):
+    outbox.enqueue(CHANNEL, payload, kind="message")
+    if current_app.config["SANDBOX_GATEWAY_ENABLED"]:
+        mailbox.keep(payload)  # development: a newcomer sees the email without an SMTP server
+
+
+def on_enrollment_activated(sender, enrollment_id, payment_id=None, **_):
+    """Access was granted: the paying name becomes the learner's, and one receipt is queued."""
+    enrollment = db.session.get(Enrollment, enrollment_id)
+    payment = db.session.get(Payment, payment_id) if payment_id is not None else None
+    if enrollment is None:
+        return
+    learner = enrollment.learner
+    if payment is not None and payment.payer_name and learner.name != payment.payer_name:
+        learner.name = payment.payer_name  # the name typed on the payment that succeeded wins
+    if payment is not None and current_app.config["LEARNER_EMAILS_ENABLED"]:
+        _queue({"kind": emails.RECEIPT, "to": learner.email, "learner_id": learner.id,
+                "payment_id": payment.id})
+
+
+def request_sign_in(learner):
+    """Queue a sign-in email for a learner (the caller commits); nothing when learner emails are off."""
+    if current_app.config["LEARNER_EMAILS_ENABLED"]:
+        _queue({"kind": emails.SIGN_IN, "to": learner.email, "learner_id": learner.id})
+
+
+def describe(config, payload):
+    """Return the target of a learner email: the address, which the admin may see."""
+    return (payload or {}).get("to") or "(learner)"
+
+
+def link_url(config, token):
+    """Return the absolute sign-in URL of a token (emails leave the request, so PRODUCTION_URL is the base)."""
+    return f"{config['PRODUCTION_URL'].rstrip('/')}/account/sign-in/{token}"
+
+
+def render(config, payload, delivery_id=None):
+    """Build the email a row stands for, with a sign-in link made now; raise ChannelError when it cannot be."""
+    learner = db.session.get(Learner, payload.get("learner_id"))
+    if learner is None:
+        raise channels.ChannelError("the learner of this email no longer exists")
+    if payload.get("kind") == emails.SIGN_IN:
+        link = link_url(config, links.issue(learner.id, emails.SIGN_IN))
+        return emails.sign_in(config, {"to": learner.email, "name": learner.name}, link, delivery_id)
+    payment = db.session.get(Payment, payload.get("payment_id"))
+    if payment is None:
+        raise channels.ChannelError("the payment of this receipt no longer exists")
+    course = db.session.get(Course, payment.enrollment.course_id)
+    facts = {"to": learner.email, "name": learner.name, "course_title": course.title,
+             "amount_cents": payment.amount_cents, "currency": payment.currency,
+             "reference": payment.external_transaction_id,
+             "paid_at": payment.access_granted_at or payment.succeeded_at or payment.updated_at}
+    link = link_url(config, links.issue(learner.id, emails.RECEIPT))
+    return emails.receipt(config, facts, link, delivery_id)
+
+
+def send(config, payload, delivery_id):
+    """The learner_email channel: build the email now and hand it to SMTP."""
+    message = render(config, payload, delivery_id)
+    try:
+        mail.send(message, config["MAIL_SERVER"], config["MAIL_PORT"], config.get("MAIL_USERNAME"),
+                  config.get("MAIL_PASSWORD"), config["MAIL_USE_TLS"], config["ALERT_SEND_TIMEOUT_SECONDS"])
+    except (smtplib.SMTPException, OSError) as exc:
+        raise channels.ChannelError(f"SMTP: {type(exc).__name__}: {exc}") from None
+
+
