@@ -133,8 +133,28 @@ def _configure_shipping(logger, app):
         logger.addHandler(handler)
 
 
+# A token URL anywhere in a line (the development server writes whole request lines).
+_TOKEN_ANYWHERE = re.compile(r"(/(?:payments|learn|api/payments|account/sign-in)/)[^/\s?\"]+", re.I)
+
+
+class TokenPathFilter(logging.Filter):
+    """Mask the token of token URLs in another library's log lines (the development server's access log)."""
+
+    def filter(self, record):
+        """Rewrite the record's message arguments in place; never drop a record."""
+        if record.args:
+            record.args = tuple(_TOKEN_ANYWHERE.sub(r"\1[token]", arg) if isinstance(arg, str) else arg
+                                for arg in (record.args if isinstance(record.args, tuple) else (record.args,)))
+        elif isinstance(record.msg, str):
+            record.msg = _TOKEN_ANYWHERE.sub(r"\1[token]", record.msg)
+        return True
+
+
 def init_app(app):
     """Send cardpay's logs to stderr as JSON at CARD_PAYMENT_LOG_LEVEL, with a request id."""
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, TokenPathFilter) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(TokenPathFilter())
     level = getattr(logging, app.config["CARD_PAYMENT_LOG_LEVEL"].upper(), logging.INFO)
     logger = logging.getLogger("cardpay")
     if not any(isinstance(h.formatter, JsonFormatter) and not isinstance(h, AggregationHandler)

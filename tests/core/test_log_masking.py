@@ -130,3 +130,15 @@ def test_gunicorn_writes_a_json_access_log_without_tokens(migrated_database, tmp
     assert by_id["req-crlf-2"]["path"] == '/payments/[token]/return\r\n{"forged":1}'
     assert '\\r\\n{\\"forged\\":1}' in text
     assert not any("forged" in key for entry in entries for key in entry)
+
+
+def test_the_development_servers_access_log_never_shows_a_payment_token(app):
+    import logging
+
+    token = "mCRF9zeDEoZfyy1thNzwYtc_CU4fmxoe2I3AB4oGGzk"
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - [%s] "%s" %s %s',
+                               ("127.0.0.1", "05/Dec/2026", f"GET /api/payments/{token}/status HTTP/1.1", "200", "-"),
+                               None)
+    for log_filter in logging.getLogger("werkzeug").filters:
+        log_filter.filter(record)
+    assert token not in record.getMessage() and "/api/payments/[token]/status" in record.getMessage()
