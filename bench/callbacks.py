@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/callbacks.py            # the real run: 3 rounds x 10 s per figure
     .venv/bin/python bench/callbacks.py --quick    # a smoke run: 1 round x 3 s
+    .venv/bin/python bench/callbacks.py --gunicorn-conf shipped   # the repo's web-unit settings
 
-Each round serves, one after the other with the same gunicorn settings (2 sync workers):
+Each round serves, one after the other with the same gunicorn settings (--gunicorn-conf: the pinned
+2 sync workers of bench/gunicorn.conf.py, or the shipped gunicorn.conf.py with 2 workers):
 cardpay (first deliveries, duplicates, forgeries), floor_verify.py (signature check only) and
 floor_commit.py (signature check + one transaction of three inserts), each driven by wrk at every
 concurrency. Medians over the rounds are printed, with each cardpay figure as a ratio to the floors.
@@ -33,6 +35,9 @@ def parse_args(argv=None):
     parser.add_argument("--connections", default="16,64", help="comma list of concurrencies (default 16,64)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2, one per core)")
     parser.add_argument("--payments", type=int, help="payments to pre-create (default: enough for every run)")
+    parser.add_argument("--gunicorn-conf", choices=("pinned", "shipped"), default="pinned",
+                        help="pinned: 2 sync workers, no recycling (bench/gunicorn.conf.py); shipped: the repo's "
+                             "gunicorn.conf.py with 2 workers (gthread, preload, max_requests) — floors and cardpay alike")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.duration = args.duration or (3 if args.quick else 10)
@@ -66,12 +71,16 @@ class Slices:
         return part
 
 
+GUNICORN_CONFS = {"pinned": common.BENCH / "gunicorn.conf.py", "shipped": common.ROOT / "gunicorn.conf.py"}
+
+
 def serve(name, url, args):
-    """Return a started gunicorn for cardpay or one of the floors."""
-    if name == "cardpay":
-        return common.Gunicorn("wsgi:app", common.app_env(url), name=name).start("/health")
+    """Return a started gunicorn for cardpay or one of the floors, all under the same --gunicorn-conf."""
+    config = GUNICORN_CONFS[args.gunicorn_conf]
     env = common.app_env(url)
-    return common.Gunicorn(f"{name}:app", env, chdir=common.BENCH, name=name).start("/")
+    if name == "cardpay":
+        return common.Gunicorn("wsgi:app", env, name=name, config=config).start("/health")
+    return common.Gunicorn(f"{name}:app", env, chdir=common.BENCH, name=name, config=config).start("/")
 
 
 def measured(server, url, *run_args):

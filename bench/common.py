@@ -196,14 +196,15 @@ def write_requests(path, rows, status="SUCCESS", secret=SECRET):
 
 
 class Gunicorn:
-    """A gunicorn master (settings: bench/gunicorn.conf.py) serving one WSGI app on a loopback port."""
+    """A gunicorn master serving one WSGI app on a loopback port (settings: bench/gunicorn.conf.py, the pinned
+    sync workers, unless ``config`` names another file, such as the repo's shipped gunicorn.conf.py)."""
 
-    def __init__(self, module, env, chdir=ROOT, workers=2, name="cardpay"):
+    def __init__(self, module, env, chdir=ROOT, workers=2, name="cardpay", config=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         (RESULTS / "logs").mkdir(parents=True, exist_ok=True)
         self.log_path = RESULTS / "logs" / f"gunicorn-{name}-{os.getpid()}.log"
-        self.argv = [str(BIN / "gunicorn"), "--config", str(BENCH / "gunicorn.conf.py"), "--workers", str(workers),
+        self.argv = [str(BIN / "gunicorn"), "--config", str(config or BENCH / "gunicorn.conf.py"), "--workers", str(workers),
                      "--bind", f"127.0.0.1:{self.port}", "--chdir", str(chdir), module]
         self.env = env
         self.proc = None
