@@ -81,6 +81,8 @@ def post_fork(server, worker):
     from cardpay.core.extensions import db
 
     app = server.app.wsgi()
+    if "sqlalchemy" not in getattr(app, "extensions", {}):
+        return  # not cardpay (the benchmarks' floor apps run under this file too)
     app.config["WEB_CONCURRENCY"] = server.cfg.workers
     with app.app_context():
         db.engine.dispose(close=False)  # the master's connections stay the master's; never closed from here

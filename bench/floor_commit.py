@@ -1,12 +1,13 @@
 """Floor 2: verify the signature, then commit one PostgreSQL transaction of three inserts, answer 200.
 
 This is the least a durable callback endpoint can do: a delivery record, an approval and an audit
-row in one transaction (psycopg directly, one connection per worker, made after the fork).
+row in one transaction (psycopg directly, one connection per worker thread, made after the fork).
 cardpay's first-delivery path does this and more, so this floor is the bar its ratio is taken to.
 """
 
 import json
 import os
+import threading
 
 import psycopg
 from flask import Flask, jsonify, request
@@ -22,7 +23,7 @@ CREATE TABLE IF NOT EXISTS floor_audit (id bigserial PRIMARY KEY, action text NO
 """
 
 app = Flask(__name__)
-_conn = None
+_local = threading.local()  # one connection per thread: the shipped config runs threaded (gthread) workers
 
 
 def create_tables(database_url):
@@ -32,11 +33,11 @@ def create_tables(database_url):
 
 
 def connection():
-    """Return this worker's connection, opening it on first use (after gunicorn forked us)."""
-    global _conn
-    if _conn is None or _conn.closed:
-        _conn = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)  # transaction() is BEGIN..COMMIT
-    return _conn
+    """Return this thread's connection, opening it on first use (after gunicorn forked us)."""
+    conn = getattr(_local, "conn", None)
+    if conn is None or conn.closed:
+        conn = _local.conn = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)  # BEGIN..COMMIT below
+    return conn
 
 
 @app.post(PATH)

@@ -10,6 +10,7 @@ never delays or undoes access.
 import smtplib
 
 from flask import current_app
+from sqlalchemy import bindparam, select, update
 
 from cardpay import signals
 from cardpay.alerting import channels, outbox
@@ -33,18 +34,26 @@ def _queue(payload):
         mailbox.keep(payload)  # development: a newcomer sees the email without an SMTP server
 
 
+# One light read on the callback path (columns only: the models' joined relations are not needed here).
+_PAYER = (select(Learner.id, Learner.email, Learner.name, Payment.payer_name)
+          .select_from(Payment).join(Enrollment, Payment.enrollment_id == Enrollment.id)
+          .join(Learner, Enrollment.learner_id == Learner.id)
+          .where(Payment.id == bindparam("payment_id"), Enrollment.id == bindparam("enrollment_id")))
+
+
 def on_enrollment_activated(sender, enrollment_id, payment_id=None, **_):
     """Access was granted: the paying name becomes the learner's, and one receipt is queued."""
-    enrollment = db.session.get(Enrollment, enrollment_id)
-    payment = db.session.get(Payment, payment_id) if payment_id is not None else None
-    if enrollment is None:
+    if payment_id is None:
         return
-    learner = enrollment.learner
-    if payment is not None and payment.payer_name and learner.name != payment.payer_name:
-        learner.name = payment.payer_name  # the name typed on the payment that succeeded wins
-    if payment is not None and current_app.config["LEARNER_EMAILS_ENABLED"]:
-        _queue({"kind": emails.RECEIPT, "to": learner.email, "learner_id": learner.id,
-                "payment_id": payment.id})
+    found = db.session.execute(_PAYER, {"payment_id": payment_id, "enrollment_id": enrollment_id}).first()
+    if found is None:
+        return
+    learner_id, email, name, payer_name = found
+    if payer_name and name != payer_name:  # the name typed on the payment that succeeded wins
+        db.session.execute(update(Learner).where(Learner.id == learner_id).values(name=payer_name)
+                           .execution_options(synchronize_session=False))
+    if current_app.config["LEARNER_EMAILS_ENABLED"]:
+        _queue({"kind": emails.RECEIPT, "to": email, "learner_id": learner_id, "payment_id": payment_id})
 
 
 def request_sign_in(learner):
