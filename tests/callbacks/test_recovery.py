@@ -191,3 +191,15 @@ def test_a_copy_that_takes_the_key_while_a_crash_rolls_back_leaves_this_delivery
     # The copy's record is unfinished, so the gateway's next delivery finishes it.
     assert post(client, body, headers).get_json()["outcome"] == "processed"
     assert seen.payment(payment.id) == ("succeeded", "active") and len(seen.approvals()) == 1
+
+
+def test_replay_reads_a_repeated_key_as_live_processing_did_the_last_one(client, runner, seen, payment,
+                                                                        signed_callback, crash_once):
+    """JSON parsing keeps the last of duplicate keys; replay must read the stored body the same way."""
+    body = ('{"paylinkID": "%s", "status": "SUCCESS", "externalTransactionID": "cp_someone_else", '
+            '"externalTransactionID": "%s"}' % (payment.paylink_id, payment.external_id)).encode()
+    body, headers = signed_callback(body)
+    event = _crashed(client, seen, payment, body, headers)
+    result = runner.invoke(args=["cardpay", "replay", "--ids", str(event.id)])
+    assert f"delivery {event.id}: processed" in result.output, result.output
+    assert seen.payment(payment.id) == ("succeeded", "active")
