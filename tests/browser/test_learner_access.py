@@ -2,6 +2,7 @@
 says "not charged"; a second device signs in by the emailed link; a revoke in the admin reaches the open page."""
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -49,11 +50,16 @@ def both_widths(page, shoot, step):
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def deliver_emails(app, smtp_server):
-    with app.app_context():
-        outbox.deliver_due()
-        db.session.commit()
-    return smtp_server.messages
+def deliver_emails(app, smtp_server, timeout=10.0):
+    """Run the outbox job until an email arrives (a receipt is queued just after the grant's commit)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with app.app_context():
+            outbox.deliver_due()
+            db.session.commit()
+        if smtp_server.messages or time.monotonic() > deadline:
+            return smtp_server.messages
+        time.sleep(0.1)
 
 
 def test_decline_then_back_then_a_successful_payment_ends_on_access(live_app, browser, shoot):

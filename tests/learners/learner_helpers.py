@@ -30,10 +30,14 @@ def wait_until(predicate, timeout=15.0):
 
 
 def paid(shop, token):
-    """Wait until the payment with this token is succeeded and its enrollment active."""
+    """Wait until the payment with this token is succeeded, its enrollment active, and (learner emails on) its
+    receipt queued: the receipt is queued when the grant's events are published, just after its commit."""
     def done():
         row = [p for p in shop.payments() if p.token == token]
-        return bool(row) and row[0].status == "succeeded" and row[0].enrollment.status == "active"
+        if not row or row[0].status != "succeeded" or row[0].enrollment.status != "active":
+            return False
+        return not shop.app.config["LEARNER_EMAILS_ENABLED"] or any(
+            payload.get("payment_id") == row[0].id for _, _, payload in learner_rows(shop.app))
     assert wait_until(done), [(p.token[:6], p.status) for p in shop.payments()]
 
 
