@@ -84,21 +84,26 @@ def reject_review(intervention_id, actor, reason):
     return f"Review item {item.id} rejected."
 
 
+def _move_enrollment(payment, from_status, refusal, **values):
+    """Change the enrollment a payment bought, only from ``from_status`` (a conditional UPDATE); return the
+    audit details, or raise ActionRefused with ``refusal`` when it was not in that state."""
+    won = db.session.execute(
+        update(Enrollment).where(Enrollment.id == payment.enrollment_id, Enrollment.status == from_status)
+        .values(updated_at=clock.now(), **values).execution_options(synchronize_session=False)).rowcount == 1
+    if not won:
+        db.session.rollback()
+        raise ActionRefused(refusal)
+    return {"enrollment_id": payment.enrollment_id, "learner": payment.enrollment.learner.email,
+            "course": payment.enrollment.course.slug}
+
+
 def revoke_access(payment_id, actor, reason):
     """Revoke the access a payment bought (the enrollment becomes revoked; the payment stays as it was)."""
     payment = db.session.get(Payment, payment_id)
     if payment is None:
         raise ActionRefused("No such payment.")
-    now = clock.now()
-    won = db.session.execute(
-        update(Enrollment).where(Enrollment.id == payment.enrollment_id, Enrollment.status == "active")
-        .values(status="revoked", revoked_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)).rowcount == 1
-    if not won:
-        db.session.rollback()
-        raise ActionRefused("That enrollment has no active access to revoke.")
-    details = {"enrollment_id": payment.enrollment_id, "learner": payment.enrollment.learner.email,
-               "course": payment.enrollment.course.slug}
+    details = _move_enrollment(payment, "active", "That enrollment has no active access to revoke.",
+                               status="revoked", revoked_at=clock.now())
     revoked = [(signals.enrollment_revoked, {"enrollment_id": payment.enrollment_id, "payment_id": payment.id,
                                              "actor": actor, "reason": reason})]
     _finish(actor, "access_revoked", "payment", payment.id, reason, details, revoked)
@@ -112,16 +117,8 @@ def restore_access(payment_id, actor, reason):
         raise ActionRefused("No such payment.")
     if payment.status != "succeeded":
         raise ActionRefused("Only access a paid payment bought can be restored.")
-    now = clock.now()
-    won = db.session.execute(
-        update(Enrollment).where(Enrollment.id == payment.enrollment_id, Enrollment.status == "revoked")
-        .values(status="active", revoked_at=None, updated_at=now)
-        .execution_options(synchronize_session=False)).rowcount == 1
-    if not won:
-        db.session.rollback()
-        raise ActionRefused("That enrollment is not revoked: there is nothing to restore.")
-    details = {"enrollment_id": payment.enrollment_id, "learner": payment.enrollment.learner.email,
-               "course": payment.enrollment.course.slug}
+    details = _move_enrollment(payment, "revoked", "That enrollment is not revoked: there is nothing to restore.",
+                               status="active", revoked_at=None)
     activated = [(signals.enrollment_activated, {"enrollment_id": payment.enrollment_id, "payment_id": payment.id,
                                                  "method": "manual", "actor": actor})]
     _finish(actor, "access_restored", "payment", payment.id, reason, details, activated)

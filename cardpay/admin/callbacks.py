@@ -6,11 +6,11 @@ code as `flask cardpay replay`), audit-logged.
 
 import json
 
-from flask import flash, redirect, render_template, url_for
+from flask import render_template, url_for
 
 from cardpay.admin import actions, queries
 from cardpay.admin.forms import ReasonForm
-from cardpay.admin.routes import actor, bp
+from cardpay.admin.routes import act, bp
 from cardpay.callbacks import records
 from cardpay.core.extensions import db
 from cardpay.models import WebhookEvent
@@ -50,13 +50,4 @@ def callback_detail(event_id):
 def replay_callback(event_id):
     """Process a verified, unfinished delivery again, with a reason (audit-logged)."""
     db.get_or_404(WebhookEvent, event_id)
-    form = ReasonForm()
-    back = url_for("admin.callback_detail", event_id=event_id)
-    if not form.validate_on_submit():
-        flash("Say why (at least 3 characters): every action goes into the audit log.", "error")
-        return redirect(back)
-    try:
-        flash(actions.replay_delivery(event_id, actor(), form.reason.data.strip()), "ok")
-    except actions.ActionRefused as refused:
-        flash(str(refused), "error")
-    return redirect(back)
+    return act(actions.replay_delivery, event_id, url_for("admin.callback_detail", event_id=event_id))

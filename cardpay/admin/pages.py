@@ -10,24 +10,9 @@ from sqlalchemy import distinct, select
 
 from cardpay.admin import actions, queries, review_facts
 from cardpay.admin.forms import DecideForm, EmptyForm, ReasonForm
-from cardpay.admin.routes import actor, bp
+from cardpay.admin.routes import act, bp
 from cardpay.core.extensions import db
 from cardpay.models import AuditLog, ManualIntervention
-
-
-def _act(action, target_id, back, form=None):
-    """Run an admin action with the posted reason and come back to the page it was started from."""
-    form = form or ReasonForm()
-    if not form.validate_on_submit():
-        flash("Say why (at least 3 characters): every action goes into the audit log.", "error")
-        return redirect(back)
-    try:
-        message = action(target_id, actor(), form.reason.data.strip())
-    except actions.ActionRefused as refused:
-        flash(str(refused), "error")
-    else:
-        flash(message, "ok")
-    return redirect(back)
 
 
 @bp.get("/alerts")
@@ -43,7 +28,7 @@ def alerts():
 @bp.post("/alerts/<int:alert_id>/resolve")
 def resolve_alert(alert_id):
     """Resolve an open alert, with a reason."""
-    return _act(actions.resolve_alert, alert_id, url_for("admin.alerts"))
+    return act(actions.resolve_alert, alert_id, url_for("admin.alerts"))
 
 
 @bp.get("/manual-review")
@@ -75,14 +60,14 @@ def approve_review(item_id):
     item = db.get_or_404(ManualIntervention, item_id)
     form = DecideForm()
     says = review_facts.facts_of(item).verdict if item.payment_id and item.status == "open" else None
-    return _act(lambda *args: actions.approve_review(*args, ikhokha_status=says, confirmed=bool(form.confirm.data)),
+    return act(lambda *args: actions.approve_review(*args, ikhokha_status=says, confirmed=bool(form.confirm.data)),
                 item_id, url_for("admin.review_queue"), form)
 
 
 @bp.post("/manual-review/<int:item_id>/reject")
 def reject_review(item_id):
     """Reject a review item with a reason: no access."""
-    return _act(actions.reject_review, item_id, url_for("admin.review_queue"), DecideForm())
+    return act(actions.reject_review, item_id, url_for("admin.review_queue"), DecideForm())
 
 
 @bp.get("/audit-log")

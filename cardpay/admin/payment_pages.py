@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 
 from cardpay.admin import actions, presenting, queries
 from cardpay.admin.forms import ConfirmForm, ReasonForm
-from cardpay.admin.routes import actor, bp
+from cardpay.admin.routes import act, actor, bp
 from cardpay.core import clock
 from cardpay.core.extensions import db
 from cardpay.models import AuditLog, FastTrackApproval, ManualIntervention, Payment, WebhookEvent
@@ -137,13 +137,4 @@ def revoke_access(payment_id):
 def restore_access(payment_id):
     """Give back access an operator revoked, with a reason (announced like any grant)."""
     db.get_or_404(Payment, payment_id)
-    form = ReasonForm()
-    back = url_for("admin.payment_detail", payment_id=payment_id)
-    if not form.validate_on_submit():
-        flash("Say why (at least 3 characters): every action goes into the audit log.", "error")
-        return redirect(back)
-    try:
-        flash(actions.restore_access(payment_id, actor(), form.reason.data.strip()), "ok")
-    except actions.ActionRefused as refused:
-        flash(str(refused), "error")
-    return redirect(back)
+    return act(actions.restore_access, payment_id, url_for("admin.payment_detail", payment_id=payment_id))

@@ -89,6 +89,24 @@ def actor():
     return current_user.email
 
 
+def act(action, target_id, back, form=None):
+    """Run an admin action with the posted reason and come back to the page it was started from."""
+    from cardpay.admin.actions import ActionRefused
+    from cardpay.admin.forms import ReasonForm
+
+    form = form or ReasonForm()
+    if not form.validate_on_submit():
+        flash("Say why (at least 3 characters): every action goes into the audit log.", "error")
+        return redirect(back)
+    try:
+        message = action(target_id, actor(), form.reason.data.strip())
+    except ActionRefused as refused:
+        flash(str(refused), "error")
+    else:
+        flash(message, "ok")
+    return redirect(back)
+
+
 def _refused(template, form, refused):
     """Render a refused sign-in step: 401, or 429 with Retry-After when throttled."""
     status = 429 if refused.retry_after else 401

@@ -9,6 +9,8 @@ from decimal import Decimal, InvalidOperation
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 
+from cardpay.core import display
+
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CURRENCIES = ("ZAR",)  # iKhokha charges in rands only
 MAX_PRICE_CENTS = 10_000_000_00  # R10 million: anything above is a typo
@@ -46,8 +48,8 @@ def price_text(cents):
 
 
 def rands(cents):
-    """Return cents the way a person reads them: ``R1,234.00``."""
-    return f"R{Decimal(cents) / 100:,.2f}"
+    """Return cents the way a person reads them: ``R1,234.00`` (core/display, the one money format)."""
+    return display.money(int(cents))
 
 
 class _Price(fields.Field):

@@ -4,21 +4,15 @@ paths; every line names service, host, pid and version; the shipper sends LOG_AG
 import json
 import logging
 import os
-import signal
 import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import requests
 
 from cardpay.core import ids, log_fields, logs
-from tests.conftest import TEST_API_SECRET, TEST_APP_ID, TEST_SECRET_KEY, free_port
+from tests.conftest import TEST_API_SECRET, TEST_APP_ID, TEST_SECRET_KEY
+from tests.gunicorn_helpers import serving
 from tests.receiver_helpers import HttpReceiver, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = ids.payment_token()
 TOKEN_PATHS = [f"/payments/{TOKEN}/return", f"/learn/{TOKEN}", f"/api/payments/{TOKEN}/status",
                f"/api/payments/{TOKEN}/ui-ack", f"/account/sign-in/{TOKEN}"]
@@ -92,31 +86,14 @@ def _raw_get(port, target, request_id):
 
 
 def test_gunicorn_writes_a_json_access_log_without_tokens(migrated_database, tmp_path):
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("CARDPAY_", "VITE_"))}
-    env.update({"CARDPAY_ENV": "testing", "DATABASE_URL": migrated_database, "SECRET_KEY": TEST_SECRET_KEY,
-                "IKHOKHA_API_KEY": TEST_APP_ID, "IKHOKHA_API_SECRET": TEST_API_SECRET, "PYTHONUNBUFFERED": "1"})
+    settings = {"CARDPAY_ENV": "testing", "DATABASE_URL": migrated_database, "SECRET_KEY": TEST_SECRET_KEY,
+                "IKHOKHA_API_KEY": TEST_APP_ID, "IKHOKHA_API_SECRET": TEST_API_SECRET}
     out = tmp_path / "stdout.log"
-    with open(out, "wb") as stdout:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
-                                 "--workers", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env,
-                                stdout=stdout, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.2)
+    with serving(settings, out, ["--workers", "1"], stderr_to_log=False) as base:
+        port = int(base.rsplit(":", 1)[1])
         _raw_get(port, f"/api/payments/{TOKEN}/status?ref={TOKEN}", "req-status-1")
         _raw_get(port, f"/payments/{TOKEN}/return%0d%0a%7B%22forged%22:1%7D", "req-crlf-2")
         assert wait_for(lambda: out.read_text().count('"gunicorn.access"') >= 3, timeout=10)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
     text = out.read_text()
     assert TOKEN not in text
     entries = [json.loads(line) for line in text.splitlines() if '"gunicorn.access"' in line]

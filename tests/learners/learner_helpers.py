@@ -2,7 +2,6 @@
 
 import json
 import re
-import time
 from email import message_from_bytes, policy
 
 import requests
@@ -13,6 +12,7 @@ from cardpay.core.extensions import db
 from cardpay.ikhokha import signing
 from cardpay.models import AlertDelivery, Payment
 from tests.payments.conftest import CSRF, Shop, add_course
+from tests.receiver_helpers import wait_for
 
 LINK = re.compile(r"(http://[^\s\"<>]+/account/sign-in/[A-Za-z0-9_-]+)")
 __all__ = ["CSRF", "LINK", "Shop", "add_course", "deliver", "email_of", "learner_rows", "paid", "post_callback",
@@ -21,12 +21,7 @@ __all__ = ["CSRF", "LINK", "Shop", "add_course", "deliver", "email_of", "learner
 
 def wait_until(predicate, timeout=15.0):
     """Poll until predicate() holds (the sandbox calls back from its own thread)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+    return wait_for(predicate, timeout)
 
 
 def paid(shop, token):

@@ -2,13 +2,7 @@
 worker answers the scrape."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -18,10 +12,8 @@ from cardpay import signals
 from cardpay.core import events
 from cardpay.ikhokha import signing
 from tests.conftest import TEST_API_SECRET, TEST_APP_ID, TEST_SECRET_KEY, free_port
+from tests.gunicorn_helpers import serving
 from tests.monitoring.test_receivers import make_payment, publish_a_journey
-
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 
 
 def samples(text):
@@ -74,28 +66,12 @@ def _forged(port):
 @pytest.mark.slow
 def test_metrics_under_gunicorn_with_two_workers_reports_the_sum_of_both(app, migrated_database, tmp_path):
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("CARDPAY_", "VITE_"))}
-    env.update({"CARDPAY_ENV": "testing", "DATABASE_URL": migrated_database, "SECRET_KEY": TEST_SECRET_KEY,
+    settings = {"CARDPAY_ENV": "testing", "DATABASE_URL": migrated_database, "SECRET_KEY": TEST_SECRET_KEY,
                 "IKHOKHA_API_KEY": TEST_APP_ID, "IKHOKHA_API_SECRET": TEST_API_SECRET,
-                "CALLBACK_REFUSAL_RATE_LIMIT": "100000/minute", "PYTHONUNBUFFERED": "1"})
+                "CALLBACK_REFUSAL_RATE_LIMIT": "100000/minute"}
     log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            # sync workers, one thread each: gunicorn.conf.py's threads would otherwise turn them into gthread
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--workers", "2", "--worker-class", "sync",
-             "--threads", "1",
-             "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass  # not listening yet, or no worker booted yet
-            assert time.monotonic() < deadline and proc.poll() is None, log_path.read_text()
-            time.sleep(0.2)
-
+    # sync workers, one thread each: gunicorn.conf.py's threads would otherwise turn them into gthread
+    with serving(settings, log_path, ["--workers", "2", "--worker-class", "sync", "--threads", "1"], port=port):
         # Concurrent requests: a sync worker busy with one leaves the next connection to the other worker.
         sent, scrapes = 0, []
         with ThreadPoolExecutor(max_workers=6) as pool:
@@ -112,14 +88,6 @@ def test_metrics_under_gunicorn_with_two_workers_reports_the_sum_of_both(app, mi
             assert value(found, "cardpay_alerts_open", severity="critical") == 1  # the forgery burst itself
         print(f"{sent} forged callbacks over workers {sorted(_pids(log_path, '/webhooks/ikhokha'))}; "
               f"{len(scrapes)} scrapes over workers {sorted(_pids(log_path, '/metrics'))}")
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-
 
 def _scrape(port):
     return requests.get(f"http://127.0.0.1:{port}/metrics", headers={"Connection": "close"}, timeout=10)

@@ -13,6 +13,7 @@ import json
 from flask import current_app, jsonify, redirect, render_template, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from cardpay.core import display
 from cardpay.ikhokha import signing
 from cardpay.ikhokha.sandbox import bp, notifier
 from cardpay.ikhokha.sandbox.state import CardError, judge_card
@@ -93,7 +94,7 @@ def get_status(paylink_id):
 
 
 def _money(paylink):
-    return f"{'R' if paylink.currency == 'ZAR' else paylink.currency + ' '}{paylink.amount / 100:,.2f}"
+    return display.money(int(paylink.amount), paylink.currency)
 
 
 @bp.get("/pay/<paylink_id>")
