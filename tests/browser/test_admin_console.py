@@ -108,6 +108,7 @@ def sign_in(page, server):
     page.fill("input[name=password]", ADMIN_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/admin/card-payment-monitoring"))
+    page.wait_for_load_state("load")  # the chart script has arrived: leaving now aborts no download
 
 
 def fits(page):
