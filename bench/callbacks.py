@@ -12,12 +12,14 @@ concurrency. Medians over the rounds are printed, with each cardpay figure as a 
 """
 
 import argparse
+import contextlib
 import sys
 
 import common
 import floor_commit
 import loadgen
 import psycopg
+import spy
 
 SCENARIOS = ("first", "duplicate", "forged")
 LABELS = {"first": "first delivery (approval)", "duplicate": "duplicate delivery", "forged": "forged delivery",
@@ -38,6 +40,8 @@ def parse_args(argv=None):
     parser.add_argument("--gunicorn-conf", choices=("pinned", "shipped"), default="pinned",
                         help="pinned: 2 sync workers, no recycling (bench/gunicorn.conf.py); shipped: the repo's "
                              "gunicorn.conf.py with 2 workers (gthread, preload, max_requests) — floors and cardpay alike")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample cardpay's workers with py-spy during each scenario and print the hot frames")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.duration = args.duration or (3 if args.quick else 10)
@@ -83,11 +87,19 @@ def serve(name, url, args):
     return common.Gunicorn(f"{name}:app", env, chdir=common.BENCH, name=name, config=config).start("/")
 
 
-def measured(server, url, *run_args):
-    """Run wrk against ``server`` and add the CPU its workers and their PostgreSQL backends spent per request."""
+def measured(server, url, *run_args, profile=None):
+    """Run wrk against ``server`` and add the CPU its workers and their PostgreSQL backends spent per request.
+
+    With ``profile`` (a name), py-spy samples the workers meanwhile (it slows them: the figures of a
+    profiled run are for finding the hot frames, not for the tables).
+    """
     workers, backends = server.worker_pids(), common.backend_pids(url)
     before = common.cpu_seconds(workers), common.cpu_seconds(backends)
-    figures = loadgen.run(server.url, *run_args)
+    profiler = spy.Profiler(server, profile) if profile else contextlib.nullcontext()
+    with profiler:
+        figures = loadgen.run(server.url, *run_args)
+    if profile:
+        profiler.report()
     after = common.cpu_seconds(workers), common.cpu_seconds(set(backends) | set(common.backend_pids(url)))
     requests = max(1, figures["requests"])
     figures["worker_cpu_us"] = 1e6 * (after[0] - before[0]) / requests
@@ -103,13 +115,14 @@ def run_round(round_no, url, args, slices, files, results):
         loadgen.run(server.url, warm, 16, args.warmup, args.threads)
         for conns in args.connections:
             first = common.write_requests(tmp / "first.tsv", slices.take(args.per_run))
-            record(results, "first", conns, round_no,
-                   measured(server, url, first, conns, args.duration, args.threads))
+            record(results, "first", conns, round_no, measured(
+                server, url, first, conns, args.duration, args.threads, profile=args.profile and f"first-c{conns}"))
             dup = common.write_requests(tmp / "dup.tsv", succeeded_rows(url) or slices.rows[:1])
-            record(results, "duplicate", conns, round_no,
-                   measured(server, url, dup, conns, args.duration, args.threads))
-            record(results, "forged", conns, round_no,
-                   measured(server, url, files["forged"], conns, args.duration, args.threads))
+            record(results, "duplicate", conns, round_no, measured(
+                server, url, dup, conns, args.duration, args.threads, profile=args.profile and f"duplicate-c{conns}"))
+            record(results, "forged", conns, round_no, measured(
+                server, url, files["forged"], conns, args.duration, args.threads,
+                profile=args.profile and f"forged-c{conns}"))
     for floor in ("floor_verify", "floor_commit"):
         with serve(floor, url, args) as server:
             loadgen.run(server.url, files["valid"], 16, args.warmup, args.threads)

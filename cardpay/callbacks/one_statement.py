@@ -6,7 +6,8 @@ data-modifying statement does the same writes as its own transaction (autocommit
 connection used directly:
 
 - a first delivery: its webhook_events record (processed), the payment's move to succeeded, the
-  enrollment's access, the fast_track_approvals row and the approval's audit row;
+  enrollment's access, the fast_track_approvals row, the approval's audit row, the paying name on
+  the learner and the learner's receipt in the outbox (learners/delivery.queue_receipt);
 - a copy of a finished delivery: its record, marked duplicate of the original;
 - a refused delivery: its record and its audit row.
 
@@ -32,6 +33,8 @@ from sqlalchemy import JSON, Boolean, Integer
 from cardpay.callbacks import records
 from cardpay.core import clock
 from cardpay.core.extensions import db
+from cardpay.learners import delivery as learner_delivery
+from cardpay.learners import emails
 from cardpay.models.types import UTCDateTime
 from cardpay.payments import approvals
 
@@ -85,7 +88,7 @@ WITH pay AS (
         detection_method = coalesce(p.detection_method, 'callback'), failure_reason = NULL
     FROM recorded WHERE p.id = recorded.payment_id
     RETURNING p.id, p.enrollment_id, p.amount_cents, p.currency, p.return_page_at, p.outcome_known_at,
-              p.detection_method
+              p.detection_method, p.payer_name
 ), granted AS (
     UPDATE enrollments e SET status = 'active', access_granted_at = %(now)s, revoked_at = NULL, updated_at = %(now)s
     FROM approved WHERE e.id = approved.enrollment_id
@@ -98,6 +101,20 @@ WITH pay AS (
     SELECT %(now)s::timestamp, 'system', '{approvals.APPROVAL_AUDIT["action"]}', 'payment', approval.payment_id::text,
            %(remote_ip)s::text, 'ok', json_build_object({_AUDIT_DETAILS})
     FROM approval WHERE %(audit)s::boolean
+), payer AS (
+    SELECT l.id AS learner_id, l.email, l.name, approved.payer_name
+    FROM approved JOIN enrollments e ON e.id = approved.enrollment_id JOIN learners l ON l.id = e.learner_id
+), renamed AS (  -- the name typed on the payment that succeeded wins
+    UPDATE learners l SET name = payer.payer_name FROM payer
+    WHERE l.id = payer.learner_id AND payer.payer_name <> '' AND l.name <> payer.payer_name
+), receipt AS (
+    INSERT INTO alert_deliveries (channel, target, kind, payload, status, attempts, next_attempt_at, created_at)
+    SELECT '{learner_delivery.CHANNEL}', payer.email, 'message',
+           json_build_object('kind', '{emails.RECEIPT}', 'to', payer.email, 'learner_id', payer.learner_id,
+                             'payment_id', approved.id),
+           'pending', 0, %(now)s::timestamp, %(now)s::timestamp
+    FROM payer JOIN approved ON true WHERE %(receipt)s::boolean
+    RETURNING id
 ), original AS (
     SELECT id, payment_id FROM webhook_events
     WHERE delivery_key = %(delivery_key)s AND processing_status NOT IN ({_states(records.UNFINISHED)})
@@ -108,10 +125,11 @@ WITH pay AS (
     RETURNING id
 )
 SELECT recorded.id, approval.id, approved.id, approved.amount_cents, approved.currency, approved.return_page_at,
-       approved.outcome_known_at, approved.detection_method, approved.enrollment_id, NULL, NULL
-FROM recorded JOIN approved ON true JOIN approval ON true
+       approved.outcome_known_at, approved.detection_method, approved.enrollment_id, NULL, NULL,
+       receipt.id, payer.learner_id, payer.email
+FROM recorded JOIN approved ON true JOIN approval ON true LEFT JOIN payer ON true LEFT JOIN receipt ON true
 UNION ALL
-SELECT duplicate.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, original.id, original.payment_id
+SELECT duplicate.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, original.id, original.payment_id, NULL, NULL, NULL
 FROM duplicate JOIN original ON true
 """
 
@@ -143,7 +161,8 @@ def _parameters(delivery, verified, received_at, now, processing_ms):
     values = records.record_values(delivery, received_at, delivery_key=records.delivery_key(
         verified.paylink_id, verified.status), **records.verified_values(verified))
     return {**values, "received_at": clock.naive_utc(received_at), "now": clock.naive_utc(now), "headers": json.dumps(values["headers"]),
-            "reference": verified.external_id, "processing_ms": processing_ms, "audit": _audit_on()}
+            "reference": verified.external_id, "processing_ms": processing_ms, "audit": _audit_on(),
+            "receipt": bool(current_app.config["LEARNER_EMAILS_ENABLED"])}
 
 
 def _execute(statement, parameters):
@@ -186,13 +205,14 @@ def receive(delivery, verified, received_at):
     if row is None:
         return None
     event_id, approval_id, payment_id, amount_cents, currency, return_page_at, outcome_known_at, method, \
-        enrollment_id, original_id, original_payment_id = row
+        enrollment_id, original_id, original_payment_id, receipt_id, learner_id, email = row
     if approval_id is None:
         return records.Taken("copy", event_id, original_id=original_id, original_payment_id=original_payment_id)
     payment = SimpleNamespace(id=payment_id, enrollment_id=enrollment_id, amount_cents=amount_cents, currency=currency,
                               return_page_at=clock.as_utc(return_page_at), outcome_known_at=clock.as_utc(outcome_known_at),
                               detection_method=method)
-    events = approvals.approval_events(payment, approval_id, "fast_track", processing_ms)
+    receipt = learner_delivery.receipt_payload(email, learner_id, payment_id) if receipt_id is not None else None
+    events = approvals.approval_events(payment, approval_id, "fast_track", processing_ms, receipt=receipt)
     return records.Taken("applied", event_id, payment_id, events)
 
 

@@ -30,36 +30,60 @@ def connect():
 
 def _queue(payload):
     outbox.enqueue(CHANNEL, payload, kind="message")
-    if current_app.config["SANDBOX_GATEWAY_ENABLED"]:
-        mailbox.keep(payload)  # development: a newcomer sees the email without an SMTP server
 
 
-# One light read on the callback path (columns only: the models' joined relations are not needed here).
+def receipt_payload(email, learner_id, payment_id):
+    """Return what a receipt's outbox row holds: ids and the address only (its link is made at send time)."""
+    return {"kind": emails.RECEIPT, "to": email, "learner_id": learner_id, "payment_id": payment_id}
+
+
+# One light read (columns only: the models' joined relations are not needed here).
 _PAYER = (select(Learner.id, Learner.email, Learner.name, Payment.payer_name)
           .select_from(Payment).join(Enrollment, Payment.enrollment_id == Enrollment.id)
           .join(Learner, Enrollment.learner_id == Learner.id)
           .where(Payment.id == bindparam("payment_id"), Enrollment.id == bindparam("enrollment_id")))
 
 
-def on_enrollment_activated(sender, enrollment_id, payment_id=None, **_):
-    """Access was granted: the paying name becomes the learner's, and one receipt is queued."""
-    if payment_id is None:
-        return
+def queue_receipt(payment_id, enrollment_id):
+    """Access was granted, in the caller's transaction: the paying name becomes the learner's and one
+    receipt is queued; return the receipt's payload (None when learner emails are off).
+
+    A grant calls this inside its own transaction, so the receipt commits (or not) with the access it
+    confirms; PostgreSQL's one-statement callback path writes the same rows (callbacks/one_statement).
+    """
     found = db.session.execute(_PAYER, {"payment_id": payment_id, "enrollment_id": enrollment_id}).first()
     if found is None:
-        return
+        return None
     learner_id, email, name, payer_name = found
     if payer_name and name != payer_name:  # the name typed on the payment that succeeded wins
         db.session.execute(update(Learner).where(Learner.id == learner_id).values(name=payer_name)
                            .execution_options(synchronize_session=False))
-    if current_app.config["LEARNER_EMAILS_ENABLED"]:
-        _queue({"kind": emails.RECEIPT, "to": email, "learner_id": learner_id, "payment_id": payment_id})
+    if not current_app.config["LEARNER_EMAILS_ENABLED"]:
+        return None
+    payload = receipt_payload(email, learner_id, payment_id)
+    _queue(payload)
+    return payload
+
+
+_LEFT_TO_US = object()
+
+
+def on_enrollment_activated(sender, enrollment_id, payment_id=None, receipt=_LEFT_TO_US, **_):
+    """Access was granted and committed: the receipt is already queued by a grant (``receipt``, its
+    payload or None); for a grant that left it to us (an operator's restore) queue it now."""
+    if receipt is _LEFT_TO_US:
+        receipt = queue_receipt(payment_id, enrollment_id) if payment_id is not None else None
+    if receipt is not None and current_app.config["SANDBOX_GATEWAY_ENABLED"]:
+        mailbox.keep(receipt)  # development: a newcomer sees the email without an SMTP server
 
 
 def request_sign_in(learner):
     """Queue a sign-in email for a learner (the caller commits); nothing when learner emails are off."""
     if current_app.config["LEARNER_EMAILS_ENABLED"]:
-        _queue({"kind": emails.SIGN_IN, "to": learner.email, "learner_id": learner.id})
+        payload = {"kind": emails.SIGN_IN, "to": learner.email, "learner_id": learner.id}
+        _queue(payload)
+        if current_app.config["SANDBOX_GATEWAY_ENABLED"]:
+            mailbox.keep(payload)
 
 
 def describe(config, payload):

@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from cardpay import audit, signals
 from cardpay.core import clock, redaction
 from cardpay.core.extensions import db
+from cardpay.learners import delivery
 from cardpay.models import Enrollment, FastTrackApproval, ManualIntervention, Payment
 
 APPROVABLE, FAILABLE = ("created", "pending", "failed"), ("created", "pending")  # SUCCESS after FAILURE is a retry
@@ -67,17 +68,12 @@ def _set_status(payment, allowed, **values):
     values["updated_at"] = clock.now()
     statement = _status_update(tuple(allowed), tuple(sorted(values)))
     row = db.session.execute(statement, {"payment_id": payment.id, **values}).first()
-    if row is None:
-        _reload(payment)
+    if row is None:  # read the payment's own columns again (not its joined relations)
+        db.session.refresh(payment, attribute_names=_PAYMENT_COLUMNS)
         return False
     for key, value in zip(_PAYMENT_COLUMNS, row):
         set_committed_value(payment, key, value)
     return True
-
-
-def _reload(payment):
-    """Read the payment's own columns again (not its joined relations)."""
-    db.session.refresh(payment, attribute_names=_PAYMENT_COLUMNS)
 
 
 def detection_event(payment, duration_ms, **details):
@@ -126,21 +122,23 @@ def apply_success(payment, method, outcome_known_at=None, actor="system", reason
     # Audited in the approval's own transaction: the grant and its audit row commit (or not) together.
     audit.record(APPROVAL_AUDIT["action"], actor=actor, target_type="payment", target_id=payment.id,
                  details=dict(zip(APPROVAL_AUDIT["keys"], (approval_id, method, processing_ms))))
-    events = approval_events(payment, approval_id, method, processing_ms, actor)
-    if not granted:  # a person accepted a second payment: it is paid, but access was already there
-        events = [event for event in events if event[0] is not signals.enrollment_activated]
+    # The receipt commits with the access it confirms (never lost between commit and publish); a person
+    # who accepted a second payment granted nothing new: no receipt, no enrollment_activated.
+    receipt = delivery.queue_receipt(payment.id, payment.enrollment_id) if granted else None
+    events = [event for event in approval_events(payment, approval_id, method, processing_ms, actor, receipt)
+              if granted or event[0] is not signals.enrollment_activated]
     return Decision("approved", payment=payment, approval_id=approval_id, events=events)
 
 
-def approval_events(payment, approval_id, method, processing_ms, actor="system"):
+def approval_events(payment, approval_id, method, processing_ms, actor="system", receipt=None):
     """Return the events of a granted approval, for ``payment`` as the approval left it.
 
     ``payment`` needs id, enrollment_id, amount_cents, currency, return_page_at, outcome_known_at and
-    detection_method.
+    detection_method; ``receipt`` is the payload of the receipt the grant queued (None: emails are off).
     """
     events = [
         (signals.enrollment_activated, {"enrollment_id": payment.enrollment_id, "payment_id": payment.id,
-                                        "method": method, "actor": actor}),
+                                        "method": method, "actor": actor, "receipt": receipt}),
         (signals.payment_succeeded, {"payment_id": payment.id, "amount_cents": payment.amount_cents,
                                      "currency": payment.currency, "method": method}),
         (signals.approval_granted, {"payment_id": payment.id, "approval_id": approval_id, "method": method,

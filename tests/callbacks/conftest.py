@@ -56,10 +56,11 @@ def signed_callback(app):
 def make_payment(app):
     """Create course, learner, enrollment and a payment with a paylink (rows written directly)."""
 
-    def create(status="pending", paylink_id=None, external_id=None):
+    def create(status="pending", paylink_id=None, external_id=None, payer_name=None):
         n = next(_numbers)
         with app.app_context():
-            payment = factory_helpers.make_payment(status, n=n, paylink_id=paylink_id, external_id=external_id)
+            payment = factory_helpers.make_payment(status, n=n, paylink_id=paylink_id, external_id=external_id,
+                                                   payer_name=payer_name)
             return SimpleNamespace(id=payment.id, paylink_id=payment.paylink_id,
                                    external_id=payment.external_transaction_id, enrollment_id=payment.enrollment_id)
 

@@ -12,10 +12,13 @@ import pytest
 from cardpay.callbacks import one_statement
 from cardpay.core import database
 from cardpay.core.extensions import db
+from cardpay.learners import delivery
 from cardpay.models import (
+    AlertDelivery,
     AuditLog,
     Enrollment,
     FastTrackApproval,
+    Learner,
     Payment,
     WebhookEvent,
 )
@@ -39,6 +42,12 @@ def _shape(row):
             shape[key] = value >= 0
         elif key == "headers":
             shape[key] = {k: v for k, v in value.items() if k.lower() != "content-length"}
+        elif key == "payload":
+            shape[key] = {k: (v is not None if k in _IDS else v) for k, v in value.items() if k != "to"}
+        elif key in ("email", "target"):
+            shape[key] = value.startswith("learner")
+        elif key == "name":
+            shape[key] = value.split()[0]
         elif key == "details":
             shape[key] = {k: (v is not None if k in _IDS else v) for k, v in value.items()
                           if k != "processing_time_ms"}
@@ -55,9 +64,13 @@ def _left_behind(app, payment):
             WebhookEvent.paylink_id == payment.paylink_id).order_by(WebhookEvent.id).all()
         approvals = db.session.query(FastTrackApproval).filter_by(payment_id=payment.id).all()
         audit = db.session.query(AuditLog).filter_by(target_id=str(payment.id)).order_by(AuditLog.id).all()
-        shapes = {"events": [_shape(e) for e in events], "payment": _shape(payment_row),
-                  "enrollment": _shape(db.session.get(Enrollment, payment.enrollment_id)),
-                  "approvals": [_shape(a) for a in approvals], "audit": [_shape(a) for a in audit]}
+        enrollment = db.session.get(Enrollment, payment.enrollment_id)
+        receipts = [row for row in db.session.query(AlertDelivery).filter_by(channel=delivery.CHANNEL)
+                    if row.payload.get("payment_id") == payment.id]
+        shapes = {"events": [_shape(e) for e in events], "payment": _shape(payment_row), "enrollment": _shape(enrollment),
+                  "approvals": [_shape(a) for a in approvals], "audit": [_shape(a) for a in audit],
+                  "learner": _shape(db.session.get(Learner, enrollment.learner_id)),
+                  "receipts": [_shape(r) for r in receipts]}
         db.session.rollback()
         return shapes
 
@@ -100,7 +113,7 @@ def executions(monkeypatch):
 
 def test_a_first_delivery_and_its_copies_leave_the_same_rows_on_both_paths(
         app, client, make_payment, success_for, general_path, executions):
-    fast, general = make_payment(), make_payment()
+    fast, general = make_payment(payer_name="Paying Name"), make_payment(payer_name="Paying Name")
     fast_answers = _deliver(client, success_for, fast, 3)
     assert len(executions) == 3 and all(row is not None for row in executions)
     general_path()
@@ -113,6 +126,23 @@ def test_a_first_delivery_and_its_copies_leave_the_same_rows_on_both_paths(
     assert fast_rows["payment"]["status"] == "succeeded" and fast_rows["enrollment"]["status"] == "active"
     assert len(fast_rows["approvals"]) == 1 and [e["processing_status"] for e in fast_rows["events"]] == [
         "processed", "duplicate", "duplicate"]
+    # The grant's transaction also named the learner as they paid and queued exactly one receipt.
+    assert fast_rows["learner"]["name"] == "Paying"
+    assert [(r["channel"], r["kind"], r["status"], r["payload"]) for r in fast_rows["receipts"]] == [
+        (delivery.CHANNEL, "message", "pending", {"kind": "receipt", "learner_id": True, "payment_id": True})]
+
+
+@pytest.mark.parametrize("emails_on", [True, False])
+def test_learner_emails_switched_off_queue_no_receipt_on_either_path(app_factory, make_payment, success_for, emails_on,
+                                                                     general_path):
+    app = app_factory(LEARNER_EMAILS_ENABLED=emails_on)
+    client = app.test_client()
+    fast = make_payment()
+    _deliver(client, success_for, fast, 1)
+    general_path()
+    general = make_payment()
+    _deliver(client, success_for, general, 1)
+    assert [len(_left_behind(app, p)["receipts"]) for p in (fast, general)] == [int(emails_on)] * 2
 
 
 def test_the_statement_does_not_take_what_it_cannot_approve(app, client, make_payment, success_for, executions):
