@@ -6,6 +6,8 @@ same password hash whether or not the email has an account. Passwords follow adm
 setting one ends the account's existing sessions (admin/sessions.py).
 """
 
+import functools
+
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -19,8 +21,14 @@ MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
 REFUSED = "Wrong email or password."
 THROTTLED = "Too many failed sign-ins from here. Wait a few minutes and try again."
 WRONG_CODE = "That code is not valid (or was already used). Enter the current code from your app."
-# Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("cardpay-no-such-admin")
+
+
+@functools.cache
+def _dummy_hash():
+    """Return the hash a sign-in for an unknown email is checked against, so it costs as long as a wrong
+    password. Made on first use, not at import: it costs ~0.1 s that every process start would pay (only
+    a process's first such refusal takes longer)."""
+    return generate_password_hash("cardpay-no-such-admin")
 
 
 class LoginRefused(Exception):
@@ -112,7 +120,7 @@ def check_password(email, password, ip=None):
         _refuse(email, "throttled", ip, retry_after=exc.retry_after)
     user = find(email)
     if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         _refuse(email, "unknown_or_inactive_account", ip, count=True)
     if not check_password_hash(user.password_hash, password or ""):
         _refuse(email, "wrong_password", ip, user=user, count=True)

@@ -9,6 +9,7 @@ counts per ``le``. The per-process figures (receiver failures, dropped rows) are
 each flush and scrape, so they sum over workers and do not multiply with worker restarts.
 """
 
+import functools
 import json
 import os
 
@@ -27,30 +28,54 @@ def _key(name, labels):
     return name, json.dumps(labels or {}, sort_keys=True, separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=4096)
+def _cached_key(name, items):
+    return _key(name, dict(items))
+
+
+def _series(name, labels):
+    """Return the series key of a metric name and label set; label sets repeat, so their JSON is cached."""
+    try:
+        return _cached_key(name, tuple(sorted((labels or {}).items())))
+    except TypeError:  # a label value that cannot be hashed: build the key afresh
+        return _key(name, labels)
+
+
+@functools.lru_cache(maxsize=256)
+def _stage_series(operation):
+    """Return the series keys of one stage: count, sum, exceeded, and (bound in ms, key) per bucket."""
+    labels = {"operation": operation}
+    return (_key("stage_count", labels), _key("stage_sum_ms", labels), _key("stage_exceeded", labels),
+            tuple((bound * 1000, _key("stage_bucket", {**labels, "le": floatToGoString(bound)}))
+                  for bound in STAGE_BUCKETS_SECONDS))
+
+
 def increments(table, rows):
     """Return {(metric name, labels key): [sum, count]} that ``rows`` of ``table`` add to the totals."""
     found = {}
 
-    def add(name, labels, value):
-        cell = found.setdefault(_key(name, labels), [0.0, 0])
-        cell[0] += float(value)
+    def add(key, value):
+        cell = found.setdefault(key, [0.0, 0])
+        cell[0] += value
         cell[1] += 1
 
     if table is CardPaymentMetric.__table__:
         for row in rows:
-            add(row["metric_name"], row.get("labels"), row.get("value", 1.0))
+            add(_series(row["metric_name"], row.get("labels")), float(row.get("value", 1.0)))
     elif table is CardPaymentPerformance.__table__:
         for row in rows:
-            operation, duration = {"operation": row["operation"]}, float(row["duration_ms"])
-            add("stage_count", operation, 1)
-            add("stage_sum_ms", operation, duration)
-            add("stage_exceeded", operation, 1 if row.get("exceeded") else 0)
-            for bound in STAGE_BUCKETS_SECONDS:
-                if duration <= bound * 1000:
-                    add("stage_bucket", {**operation, "le": floatToGoString(bound)}, 1)
+            count, total, exceeded, buckets = _stage_series(row["operation"])
+            duration = float(row["duration_ms"])
+            add(count, 1.0)
+            add(total, duration)
+            add(exceeded, 1.0 if row.get("exceeded") else 0.0)
+            for bound_ms, bucket in buckets:
+                if duration <= bound_ms:
+                    add(bucket, 1.0)
     return found
 
 
+@functools.cache
 def _upsert(dialect_name):
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     table = CardPaymentMetricTotal.__table__
