@@ -25,6 +25,7 @@ SCENARIOS = ("first", "duplicate", "forged")
 LABELS = {"first": "first delivery (approval)", "duplicate": "duplicate delivery", "forged": "forged delivery",
           "floor_verify": "floor: verify only", "floor_commit": "floor: verify + 1 txn"}
 EXPECTED = {"first": "200", "duplicate": "200", "forged": "401", "floor_verify": "200", "floor_commit": "200"}
+TARGET_RATIOS = {"first": 0.8, "duplicate": 0.9, "forged": 0.9}  # issue 16: to the commit floor, pinned workers
 GUESSED_MAX_RPS = 1500  # sizes the pre-created payments so first deliveries never repeat (checked: wrapped)
 
 
@@ -93,14 +94,16 @@ def measured(server, url, *run_args, profile=None):
     With ``profile`` (a name), py-spy samples the workers meanwhile (it slows them: the figures of a
     profiled run are for finding the hot frames, not for the tables).
     """
-    workers, backends = server.worker_pids(), common.backend_pids(url)
-    before = common.cpu_seconds(workers), common.cpu_seconds(backends)
+    backends = common.backend_pids(url)
+    before = server.workers_cpu_seconds(), common.cpu_seconds(backends)
     profiler = spy.Profiler(server, profile) if profile else contextlib.nullcontext()
     with profiler:
         figures = loadgen.run(server.url, *run_args)
     if profile:
         profiler.report()
-    after = common.cpu_seconds(workers), common.cpu_seconds(set(backends) | set(common.backend_pids(url)))
+    # A backend whose worker was recycled meanwhile is gone, with its CPU: pg us can read low under
+    # the shipped config (worker us cannot: recycled workers are counted through their master).
+    after = server.workers_cpu_seconds(), common.cpu_seconds(set(backends) | set(common.backend_pids(url)))
     requests = max(1, figures["requests"])
     figures["worker_cpu_us"] = 1e6 * (after[0] - before[0]) / requests
     figures["postgres_cpu_us"] = 1e6 * (after[1] - before[1]) / requests
@@ -171,9 +174,9 @@ def targets(table, args):
     checks = []
     for conns in args.connections:
         for scenario in SCENARIOS:
-            ratio = table[(scenario, conns)]["x_floor_commit"]
-            checks.append((f"{LABELS[scenario]} >= 0.8 x commit floor at c={conns}",
-                           f"{ratio:.2f} x" if ratio is not None else "n/a", ratio is not None and ratio >= 0.8))
+            ratio, target = table[(scenario, conns)]["x_floor_commit"], TARGET_RATIOS[scenario]
+            checks.append((f"{LABELS[scenario]} >= {target} x commit floor at c={conns}",
+                           f"{ratio:.2f} x" if ratio is not None else "n/a", ratio is not None and ratio >= target))
     if 16 in args.connections:
         p99 = table[("first", 16)]["p99_ms"]
         checks.append(("first delivery p99 <= 50 ms at c=16", f"{p99:.1f} ms", p99 <= 50))
@@ -186,7 +189,9 @@ def targets(table, args):
 
 def print_summary(table, checks, args):
     """Print the medians table and the targets."""
-    print(f"\n   medians over {args.rounds} round(s) of {args.duration} s; gunicorn 2 sync workers; "
+    served = "gunicorn 2 sync workers (bench/gunicorn.conf.py)" if args.gunicorn_conf == "pinned" else \
+        "the shipped gunicorn.conf.py, 2 workers"
+    print(f"\n   medians over {args.rounds} round(s) of {args.duration} s; {served}; "
           f"wrk {args.threads} threads on the same machine; worker us / pg us: CPU microseconds per request "
           f"spent by the gunicorn workers / by their PostgreSQL backends")
     print(f"   {'scenario':<28}{'conns':>5}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"

@@ -13,7 +13,7 @@ import click
 from flask import Flask
 
 import config as cardpay_config
-from cardpay.core import database, errors, extensions, rate_limits, security_headers
+from cardpay.core import cookie_sessions, database, errors, extensions, rate_limits, security_headers
 from cardpay.core.cli import cardpay_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +57,7 @@ def create_app(config=None):
                     "mounted" if app.config["SANDBOX_GATEWAY_ENABLED"] else "off",
                     extra={"cardpay": {"environment": loaded.values["CARDPAY_ENV"], "cardpay_env_set": False}})
     database.init_app(app)
+    cookie_sessions.init_app(app)
     if not _web_worker():
         extensions.init_migrations(app, str(ROOT / "migrations"))
     extensions.csrf.init_app(app)
