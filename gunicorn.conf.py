@@ -24,9 +24,12 @@ timeout = 30
 graceful_timeout = 30
 keepalive = 5
 
-# Recycle workers now and then so slow leaks never pile up; jitter keeps them from restarting together.
-max_requests = 2000
-max_requests_jitter = 200
+# Recycle workers now and then so a slow leak could never pile up; jitter keeps them from restarting
+# together. Rarely: a worker's memory is flat (+0.3% from 1k to 100k callbacks, docs/benchmarks.md),
+# and every recycle costs a burst of slow answers while the new worker opens its connections and warms
+# its caches (at 2,000 the callback p99 under load was 270-340 ms, bench/callbacks --gunicorn-conf shipped).
+max_requests = 20000
+max_requests_jitter = 2000
 
 # The app is built once, in the master, and each worker is a fork of it: a worker recycled by
 # max_requests is serving again in milliseconds instead of importing and building the app again

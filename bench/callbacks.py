@@ -101,12 +101,14 @@ def measured(server, url, *run_args, profile=None):
         figures = loadgen.run(server.url, *run_args)
     if profile:
         profiler.report()
-    # A backend whose worker was recycled meanwhile is gone, with its CPU: pg us can read low under
-    # the shipped config (worker us cannot: recycled workers are counted through their master).
-    after = server.workers_cpu_seconds(), common.cpu_seconds(set(backends) | set(common.backend_pids(url)))
+    now_serving = common.backend_pids(url)
+    after = server.workers_cpu_seconds(), common.cpu_seconds(set(backends) | set(now_serving))
     requests = max(1, figures["requests"])
     figures["worker_cpu_us"] = 1e6 * (after[0] - before[0]) / requests
-    figures["postgres_cpu_us"] = 1e6 * (after[1] - before[1]) / requests
+    # A backend whose worker was recycled meanwhile is gone, and its CPU with it: no figure then
+    # (worker CPU stays right: recycled workers are counted through their master).
+    gone = set(backends) - set(now_serving)
+    figures["postgres_cpu_us"] = None if gone else 1e6 * (after[1] - before[1]) / requests
     return figures
 
 
@@ -187,6 +189,10 @@ def targets(table, args):
     return checks
 
 
+def _us(value):
+    return "n/a" if value is None else f"{value:.0f}"
+
+
 def print_summary(table, checks, args):
     """Print the medians table and the targets."""
     served = "gunicorn 2 sync workers (bench/gunicorn.conf.py)" if args.gunicorn_conf == "pinned" else \
@@ -200,7 +206,7 @@ def print_summary(table, checks, args):
         ratios = "".join(f"{row[k]:>10.2f}" if row.get(k) is not None else f"{'':>10}"
                          for k in ("x_floor_commit", "x_floor_verify"))
         print(f"   {LABELS[scenario]:<28}{conns:>5}{row['rps']:>10.1f}{row['p50_ms']:>9.1f}{row['p95_ms']:>9.1f}"
-              f"{row['p99_ms']:>9.1f}{ratios}{row['worker_cpu_us']:>11.0f}{row['postgres_cpu_us']:>8.0f}")
+              f"{row['p99_ms']:>9.1f}{ratios}{_us(row['worker_cpu_us']):>11}{_us(row['postgres_cpu_us']):>8}")
     print("\n   targets:")
     for name, figure, ok in checks:
         print(f"   {'PASS' if ok else 'MISS'}  {name}: {figure}")
