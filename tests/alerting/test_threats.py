@@ -47,6 +47,9 @@ def test_twenty_forged_callbacks_from_one_ip_raise_one_security_alert(alert_app,
         assert alert.fingerprint == f"threat:bad_signature:{ATTACKER}" and alert.severity == "critical"
         assert alert.details["count"] == 20 and alert.details["verdicts"] == {"invalid_signature": 20}
         assert alert.details["paylink_ids"] == ["PL-NOPE"] and alert.details["paths"] == [PATH]
+        # Counted in the database by group, for the whole burst: statuses and the burst's first and last time.
+        assert alert.details["http_statuses"] == {"401": 20} and len(alert.details["recent_event_ids"]) == 10
+        assert alert.details["first_seen"] <= alert.details["last_seen"] and alert.details["last_seen"].endswith("Z")
         assert alert.message == f"20 callbacks with a bad or missing signature from {ATTACKER} in the last 300 s"
         outbox.deliver_due()
     notices = [b for b in webhook_receiver.bodies if b["type"] == "security_threat"]
