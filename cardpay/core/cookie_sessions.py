@@ -16,7 +16,9 @@ class CookieSessions(SecureCookieSessionInterface):
 
     def open_session(self, app, request):
         """Return a fresh empty session when the request carries no session cookie; otherwise read it."""
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # No Cookie header at all is the common case (callbacks, the status API): no need to parse one.
+        if app.secret_key and ("HTTP_COOKIE" not in request.environ
+                               or not request.cookies.get(self.get_cookie_name(app))):
             return self.session_class()
         return super().open_session(app, request)
 

@@ -7,6 +7,7 @@ A view limit names its setting (``from_setting``), so an operator changes a limi
 a breached view limit answers too_many() with Retry-After, JSON on JSON paths and a page otherwise.
 """
 
+import functools
 import hashlib
 import math
 import time
@@ -63,8 +64,12 @@ def item(count, seconds):
     return parse(f"{int(count)} per {int(math.ceil(seconds))} seconds")
 
 
+@functools.lru_cache(maxsize=64)
 def parse_first(text):
-    """Return the first limit of a setting such as "30/minute" (the one a hand-counted limit uses)."""
+    """Return the first limit of a setting such as "30/minute" (the one a hand-counted limit uses).
+
+    Cached: a refused callback asks for its limit on every request, and a setting's text rarely changes.
+    """
     return parse_many(text)[0]
 
 
