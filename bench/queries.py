@@ -70,7 +70,7 @@ def measure(app, rows, status="SUCCESS", secret=common.SECRET):
 
     real_execute = one_statement._execute
 
-    def one_statement(statement, parameters):
+    def counted_execute(statement, parameters):
         # PostgreSQL's one-statement path runs on the DBAPI connection, unseen by the engine events:
         # one statement, which is also its transaction's commit (autocommit).
         counts["commits"] += 1
@@ -87,7 +87,7 @@ def measure(app, rows, status="SUCCESS", secret=common.SECRET):
     event.listen(engine, "before_cursor_execute", on_statement)
     event.listen(engine, "after_cursor_execute", on_statement_done)
     event.listen(engine, "commit", on_commit)
-    one_statement._execute = one_statement
+    one_statement._execute = counted_execute
     try:
         for row in rows:
             body, sign = common.callback(row[2], row[3], status=status, secret=secret)
