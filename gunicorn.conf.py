@@ -31,11 +31,11 @@ keepalive = 5
 max_requests = 20000
 max_requests_jitter = 2000
 
-# The app is built once, in the master, and each worker is a fork of it: a worker recycled by
-# max_requests is serving again in milliseconds instead of importing and building the app again
-# (~1 s, the tail of first-delivery latency under load). post_fork below gives every worker its own
-# database connections (none are shared across processes) and the real worker count.
-preload_app = True
+# Each worker imports and builds the app itself (~0.6 s here, mostly Flask, SQLAlchemy and the other
+# libraries), so `systemctl reload` (HUP) starts workers on the newly deployed code: with the app
+# preloaded in the master, a HUP would fork new workers from the old code. Recycles are rare (above),
+# so their start-up cost barely shows (bench/callbacks --gunicorn-conf shipped, docs/benchmarks.md).
+preload_app = False
 
 # X-Forwarded-Proto is honoured only from the proxy on this host; the client IP for callbacks is
 # worked out by cardpay itself from X-Forwarded-For with TRUSTED_PROXY_COUNT.
@@ -79,8 +79,11 @@ def on_starting(server):
 
 
 def post_fork(server, worker):
-    """In each new worker: drop the database connections inherited from the master (the pool opens its own)
-    and tell the preloaded app how many workers there are (threat detection's per-worker trigger)."""
+    """With the app preloaded (`--preload`): in each new worker, drop the database connections inherited
+    from the master (the pool opens its own) and tell the app how many workers there are (threat
+    detection's per-worker trigger). Without it each worker builds its own app after the fork."""
+    if not server.cfg.preload_app:
+        return
     from cardpay.core.extensions import db
 
     app = server.app.wsgi()
