@@ -16,7 +16,7 @@ from cardpay import signals
 from cardpay.alerting import channels, outbox
 from cardpay.core import mail
 from cardpay.core.extensions import db
-from cardpay.learners import emails, links, mailbox
+from cardpay.learners import emails, links
 from cardpay.models import Course, Enrollment, Learner, Payment
 
 CHANNEL = "learner_email"
@@ -69,21 +69,16 @@ _LEFT_TO_US = object()
 
 
 def on_enrollment_activated(sender, enrollment_id, payment_id=None, receipt=_LEFT_TO_US, **_):
-    """Access was granted and committed: the receipt is already queued by a grant (``receipt``, its
-    payload or None); for a grant that left it to us (an operator's restore) queue it now."""
-    if receipt is _LEFT_TO_US:
-        receipt = queue_receipt(payment_id, enrollment_id) if payment_id is not None else None
-    if receipt is not None and current_app.config["SANDBOX_GATEWAY_ENABLED"]:
-        mailbox.keep(receipt)  # development: a newcomer sees the email without an SMTP server
+    """Access was granted and committed. A grant queued its receipt in its own transaction (``receipt``:
+    its payload, or None with emails off); for one that left it to us (an operator's restore) queue it now."""
+    if receipt is _LEFT_TO_US and payment_id is not None:
+        queue_receipt(payment_id, enrollment_id)
 
 
 def request_sign_in(learner):
     """Queue a sign-in email for a learner (the caller commits); nothing when learner emails are off."""
     if current_app.config["LEARNER_EMAILS_ENABLED"]:
-        payload = {"kind": emails.SIGN_IN, "to": learner.email, "learner_id": learner.id}
-        _queue(payload)
-        if current_app.config["SANDBOX_GATEWAY_ENABLED"]:
-            mailbox.keep(payload)
+        _queue({"kind": emails.SIGN_IN, "to": learner.email, "learner_id": learner.id})
 
 
 def describe(config, payload):

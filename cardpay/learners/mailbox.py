@@ -1,39 +1,50 @@
-"""The development mailbox: with the sandbox gateway on, every learner email is also kept here and shown
-at /sandbox/mailbox, so a newcomer running `make run` (no SMTP server, no scheduler) sees receipts and
-sign-in links. In memory, per process, the last KEEP emails; never in production (the sandbox is off).
+"""The development mailbox: with the sandbox gateway on, /sandbox/mailbox shows the newest learner emails
+in the outbox, so a newcomer running `make run` (no SMTP server, no scheduler) sees receipts and sign-in
+links. The outbox is in the database, so every worker of `gunicorn -w N` shows the same emails. Never
+in production (the sandbox is off there).
 
-An entry holds the outbox payload only; its email (and its own one-time link) is built the first time the
-mailbox page shows it, like the outbox builds its copy at send time.
+An outbox row holds ids and the address only; its email (with a one-time sign-in link of its own) is
+built the first time this process shows the row, and kept, so reloading the page makes no new links.
 """
 
 import threading
-from collections import deque
 
-KEEP = 50
+from sqlalchemy import select
+
+from cardpay.core.extensions import db
+from cardpay.learners import delivery
+from cardpay.models import AlertDelivery
+
+SHOW = 20  # the newest learner emails on the page
+_KEEP = 200  # built emails remembered per process
 _lock = threading.Lock()
-_entries = deque(maxlen=KEEP)
-
-
-def keep(payload):
-    """Keep a copy of one learner email (its payload) for the development mailbox."""
-    with _lock:
-        _entries.append({"payload": dict(payload), "message": None})
+_built = {}  # (outbox row id, payload) -> the built message, or the error that stopped it
 
 
 def messages(build):
-    """Return the kept emails, newest first, building each once with ``build(payload)``."""
-    with _lock:
-        entries = list(_entries)
-    for entry in entries:
-        if entry["message"] is None:
+    """Return the newest learner emails of the outbox, newest first, each built once with ``build(payload)``."""
+    rows = db.session.execute(select(AlertDelivery.id, AlertDelivery.payload)
+                              .where(AlertDelivery.channel == delivery.CHANNEL)
+                              .order_by(AlertDelivery.id.desc()).limit(SHOW)).all()
+    shown = []
+    for row_id, payload in rows:
+        key = (row_id, repr(sorted((payload or {}).items())))  # an id reused after the table was emptied rebuilds
+        with _lock:
+            message = _built.get(key)
+        if message is None:
             try:
-                entry["message"] = build(entry["payload"])
+                message = build(payload or {})
             except Exception as exc:  # noqa: BLE001 - a development page shows what went wrong instead
-                entry["message"] = exc
-    return list(reversed(entries))
+                message = exc
+            with _lock:
+                _built[key] = message
+                while len(_built) > _KEEP:
+                    _built.pop(next(iter(_built)))
+        shown.append(message)
+    return shown
 
 
 def clear():
-    """Forget every kept email."""
+    """Forget the emails this process has built (tests empty the outbox between them)."""
     with _lock:
-        _entries.clear()
+        _built.clear()

@@ -105,11 +105,11 @@ def open_course(slug):
 
 @bp.get("/sandbox/mailbox")
 def dev_mailbox():
-    """Development only (the sandbox gateway on): the learner emails this process would have sent."""
+    """Development only (the sandbox gateway on): the newest learner emails in the outbox."""
     if not current_app.config["SANDBOX_GATEWAY_ENABLED"]:
         abort(404)
     config = current_app.config
-    shown = [_shown(entry["message"]) for entry in mailbox.messages(lambda payload: delivery.render(config, payload))]
+    shown = [_shown(message) for message in mailbox.messages(lambda payload: delivery.render(config, payload))]
     return _no_store(render_template("account/mailbox.html", messages=shown))
 
 

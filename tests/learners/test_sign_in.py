@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 
 from cardpay.core import clock
 from cardpay.core.extensions import db
+from cardpay.learners import mailbox
 from cardpay.models import Course, Enrollment, SignInLink
 from tests.learners.learner_helpers import LINK, deliver, paid, session_of
 
@@ -140,3 +141,21 @@ def test_the_development_mailbox_shows_learner_emails_and_is_off_without_the_san
     assert page.status_code == 200 and "Your receipt: Python Foundations" in page.text and "R499.00" in page.text
     production_like = app_factory(SANDBOX_GATEWAY_ENABLED=False).test_client()
     assert production_like.get("/sandbox/mailbox").status_code == 404
+
+
+def test_the_development_mailbox_reads_the_outbox_so_every_worker_shows_the_same_emails(store, app_factory):
+    # A second app on the same database is a second gunicorn worker; forgetting what this process built
+    # makes it a process of its own: the email queued by the first still shows, from the outbox.
+    shop = store()
+    _buyer(shop)
+    mailbox.clear()
+    other_worker = app_factory().test_client()
+    page = other_worker.get("/sandbox/mailbox").get_data(as_text=True)
+    assert "Your receipt: Python Foundations" in page and "thandi@example.com" in page
+    with shop.app.app_context():
+        links_made = db.session.query(SignInLink).count()
+    # A reload shows the same email with the same link, and makes no new one.
+    again = other_worker.get("/sandbox/mailbox").get_data(as_text=True)
+    assert LINK.findall(again) == LINK.findall(page) != []
+    with shop.app.app_context():
+        assert db.session.query(SignInLink).count() == links_made
