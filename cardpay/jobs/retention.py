@@ -5,7 +5,8 @@ payments and callbacks writing at the same time never wait behind a long cleanup
 pause after each batch keeps the cleanup to about a third of a core (bench/scale.py measures what
 callbacks feel meanwhile). The windows
 are those of the PostgreSQL function cleanup_old_card_payment_metrics(), which deletes the same
-rows of the four monitoring tables; job_runs (scheduler bookkeeping) is pruned here only.
+rows of the monitoring tables, refused deliveries and expired sign-in links; job_runs (scheduler
+bookkeeping) is pruned here only.
 Open alerts are never deleted, whatever their age.
 """
 
@@ -17,7 +18,15 @@ from sqlalchemy import delete, func, select
 
 from cardpay.core import clock
 from cardpay.core.extensions import db
-from cardpay.models import AuditLog, CardPaymentAlert, CardPaymentMetric, CardPaymentPerformance, JobRun, WebhookEvent
+from cardpay.models import (
+    AuditLog,
+    CardPaymentAlert,
+    CardPaymentMetric,
+    CardPaymentPerformance,
+    JobRun,
+    SignInLink,
+    WebhookEvent,
+)
 
 BATCH_SIZE = 1000  # rows per delete transaction, for the job and the CLI alike
 SQLITE_PAUSE_SECONDS = 0.1
@@ -45,6 +54,9 @@ RULES = (
     Rule("job_runs", JobRun, "JOB_RUN_RETENTION_DAYS", lambda cutoff: JobRun.started_at < cutoff),
     Rule("webhook_events", WebhookEvent, "REJECTED_CALLBACK_RETENTION_DAYS",
          lambda cutoff: (WebhookEvent.processing_status == "rejected") & (WebhookEvent.received_at < cutoff)),
+    # Only the sha256 of each token is kept; a link this long past its expiry opens nothing and answers nothing.
+    Rule("learner_sign_in_links", SignInLink, "LEARNER_LINK_RETENTION_DAYS",
+         lambda cutoff: SignInLink.expires_at < cutoff),
 )
 
 

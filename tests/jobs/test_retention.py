@@ -14,6 +14,8 @@ from cardpay.models import (
     CardPaymentMetric,
     CardPaymentPerformance,
     JobRun,
+    Learner,
+    SignInLink,
 )
 from tests.jobs.conftest import on_postgres
 
@@ -22,6 +24,8 @@ METRICS = {"m-1d": 1, "m-89d": 89, "m-91d-old": 91, "m-400d-old": 400}
 PERFORMANCE = {"p-2d": 2, "p-88d": 88, "p-92d-old": 92}
 AUDIT = {"a-1d": 1, "a-364d": 364, "a-366d-old": 366, "a-1000d-old": 1000}
 JOB_RUNS = {"j-1d": 1, "j-13d": 13, "j-15d-old": 15}
+# label -> days since the sign-in link expired (used or not); kept 30 days after expiry by default
+LINKS = {"l-not-yet": -1, "l-1d": 1, "l-29d": 29, "l-31d-old": 31, "l-400d-old": 400}
 # label -> (resolved, age of the alert, age of its resolution)
 ALERTS = {"open-1d": (False, 1, None), "open-400d": (False, 400, None), "open-2000d": (False, 2000, None),
           "resolved-10d": (True, 500, 10), "resolved-364d": (True, 400, 364),
@@ -33,6 +37,7 @@ TABLE_LABELS = {
     "card_payment_alerts": (CardPaymentAlert, CardPaymentAlert.message),
     "audit_logs": (AuditLog, AuditLog.action),
     "job_runs": (JobRun, JobRun.job_name),
+    "learner_sign_in_links": (SignInLink, SignInLink.token_hash),  # the label stands in for the hash
 }
 
 
@@ -55,6 +60,14 @@ def seed(now=None):
     for label, days in JOB_RUNS.items():
         db.session.add(JobRun(job_name=label, tick=label, holder="h", status="succeeded", result={},
                               started_at=ago(days)))
+    learner = db.session.execute(select(Learner).filter_by(email="links@example.com")).scalar_one_or_none()
+    if learner is None:
+        learner = Learner(email="links@example.com", name="Links")
+        db.session.add(learner)
+        db.session.flush()
+    for label, days in LINKS.items():
+        db.session.add(SignInLink(learner_id=learner.id, token_hash=label, purpose="sign_in",
+                                  created_at=ago(days + 1), expires_at=ago(days), used_at=ago(days) if days > 1 else None))
     db.session.commit()
 
 
@@ -68,7 +81,8 @@ def survivors(tables=TABLE_LABELS):
 def expected_survivors():
     keep = lambda labels: {label for label in labels if "old" not in label}  # noqa: E731
     return {"card_payment_metrics": keep(METRICS), "card_payment_performance": keep(PERFORMANCE),
-            "card_payment_alerts": keep(ALERTS), "audit_logs": keep(AUDIT), "job_runs": keep(JOB_RUNS)}
+            "card_payment_alerts": keep(ALERTS), "audit_logs": keep(AUDIT), "job_runs": keep(JOB_RUNS),
+            "learner_sign_in_links": keep(LINKS)}
 
 
 def test_cleanup_deletes_rows_past_each_window_and_keeps_the_rest(app, runner):
@@ -84,7 +98,8 @@ def test_cleanup_deletes_rows_past_each_window_and_keeps_the_rest(app, runner):
     assert summary["card_payment_alerts"] == "2"
     assert summary["audit_logs"] == "2"
     assert summary["job_runs"] == "1"
-    assert summary["total"] == "8"
+    assert summary["learner_sign_in_links"] == "2"
+    assert summary["total"] == "10"
     assert "card_payment_metrics: deleted 2 of 2" in result.output  # one progress line per batch
 
 
@@ -109,7 +124,7 @@ def test_dry_run_counts_and_deletes_nothing(app, runner):
     assert result.exit_code == 0, result.output
     assert "Dry run: nothing will be deleted." in result.output
     assert "would delete" in result.output
-    assert [line.split()[-1] for line in result.output.splitlines() if line.startswith("total")] == ["8"]
+    assert [line.split()[-1] for line in result.output.splitlines() if line.startswith("total")] == ["10"]
     with app.app_context():
         assert survivors() == before
 
@@ -124,7 +139,7 @@ def test_the_daily_job_applies_the_same_windows(app):
     assert {table: labels for table, labels in left.items()} == {
         **expected_survivors(), "job_runs": expected_survivors()["job_runs"] | {"retention_cleanup"}}
     assert run.result == {"card_payment_metrics": 2, "card_payment_performance": 1, "card_payment_alerts": 2,
-                          "audit_logs": 2, "job_runs": 1, "webhook_events": 0}
+                          "audit_logs": 2, "job_runs": 1, "webhook_events": 0, "learner_sign_in_links": 2}
 
 
 SQL_TABLES = {name: spec for name, spec in TABLE_LABELS.items() if name != "job_runs"}
@@ -142,7 +157,7 @@ def test_sql_function_and_python_cleanup_delete_the_same_rows(app_factory, windo
         result = app.test_cli_runner().invoke(args=["cardpay", "cleanup", "--batch-size", "2"])
         assert result.exit_code == 0, result.output
         python_left = survivors(SQL_TABLES)
-        db.session.execute(text("TRUNCATE " + ", ".join(TABLE_LABELS) + " RESTART IDENTITY CASCADE"))
+        db.session.execute(text("TRUNCATE " + ", ".join(TABLE_LABELS) + " RESTART IDENTITY CASCADE"))  # not learners
         db.session.commit()
 
         seed()

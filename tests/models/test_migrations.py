@@ -137,6 +137,6 @@ def test_the_retention_function_deletes_only_what_is_past_its_window(app, is_pos
         summary = db.session.execute(sa.text("SELECT cleanup_old_card_payment_metrics()")).scalar()
         db.session.commit()
         assert summary == {"card_payment_metrics": 1, "card_payment_performance": 0, "card_payment_alerts": 1,
-                           "audit_logs": 0, "webhook_events": 0}
+                           "audit_logs": 0, "webhook_events": 0, "learner_sign_in_links": 0}
         assert [m.metric_name for m in CardPaymentMetric.query.all()] == ["recent"]
         assert [a.message for a in CardPaymentAlert.query.all()] == ["old open"]
