@@ -16,10 +16,13 @@ Anything else — no such payment, a payment not waiting, a reference that diffe
 still unfinished, fast track switched off, SQLite, any error — writes nothing here and returns
 None: the general path then handles the delivery as it always does.
 
-Why an approval here is safe to race: the payment is locked (``FOR UPDATE``) before the record
-takes the delivery key, so once the statement has the payment in an approvable state, its UPDATE
-cannot lose to a status poll or a copy; a copy waits for the lock, finds the payment approved and
-the key taken, and falls through to the general path, which records it as a duplicate.
+Why an approval here is safe to race: the payment and its enrollment are locked (``FOR UPDATE``)
+before the record takes the delivery key, so once the statement has the payment in an approvable
+state and the enrollment without access, its UPDATEs cannot lose to a status poll, a copy, or a
+second payment of the same enrollment; a copy waits for the lock, finds the payment approved and the
+key taken, and falls through to the general path, which records it as a duplicate; a second payment
+finds the enrollment active and falls through to the general path, which opens its duplicate_payment
+review item (tests/callbacks/test_concurrency.py).
 """
 
 import json
@@ -107,12 +110,14 @@ _AUDIT_DETAILS = ", ".join(f"'{key}', {value}" for key, value in zip(
 RECEIVE = _statement(f"""
 WITH v AS (SELECT {_PARAMETERS}),
 pay AS (
-    SELECT p.id FROM payments p, v
+    -- The enrollment is locked with the payment, and its status checked again after any wait: a second
+    -- payment of the same enrollment approved meanwhile (by another callback, a poll or an operator)
+    -- makes this one a duplicate payment, which the general path sends to manual review.
+    SELECT p.id FROM payments p JOIN enrollments e ON e.id = p.enrollment_id, v
     WHERE p.paylink_id = v.paylink_id AND p.status IN ({_states(approvals.APPROVABLE)})
       AND (v.reference IS NULL OR p.external_transaction_id = v.reference)
-      -- access already active is approvals.DUPLICATE_PAYMENT: the general path sends it to manual review
-      AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.id = p.enrollment_id AND e.status = 'active')
-    FOR UPDATE OF p
+      AND e.status <> 'active'
+    FOR UPDATE OF p, e
 ), recorded AS (
     INSERT INTO webhook_events ({_FIRST[0]})
     SELECT {_FIRST[1]}
