@@ -7,6 +7,7 @@ this file). Web workers never run scheduled jobs: that is the cardpay-scheduler 
 
 import multiprocessing
 import os
+import sys
 
 # Behind the TLS proxy (nginx) on the same host; never exposed directly.
 bind = "127.0.0.1:8000"
@@ -76,6 +77,17 @@ def on_starting(server):
     """Tell the workers how many of them there are (they inherit the environment): threat detection's
     per-worker trigger follows WEB_CONCURRENCY, whether the count came from it, --workers or GUNICORN_CMD_ARGS."""
     os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)
+
+
+def pre_fork(server, worker):
+    """Without --preload: forget cardpay's modules in the master before each fork. The master imports the
+    access-log formatter (logconfig_dict, below) and with it the cardpay package; a worker forked after a
+    deploy and a HUP must import all of cardpay from disk, not inherit the old modules the master holds
+    (the formatter itself is imported afresh when a HUP re-reads this file's logging settings)."""
+    if server.cfg.preload_app:
+        return  # the preloaded app is the master's cardpay: workers must share it, not import a second copy
+    for name in [name for name in sys.modules if name in ("cardpay", "config") or name.startswith("cardpay.")]:
+        del sys.modules[name]
 
 
 def post_fork(server, worker):

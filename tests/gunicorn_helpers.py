@@ -17,15 +17,16 @@ GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 
 @contextmanager
-def serving(settings, log_path, args=(), stderr_to_log=True, port=None):
-    """Run `gunicorn -c gunicorn.conf.py ARGS wsgi:app` with ``settings`` as its environment (no CARDPAY_/VITE_
-    variables of this process leak in) until /health answers; yield its base URL; stop it afterwards."""
+def serving(settings, log_path, args=(), stderr_to_log=True, port=None, root=ROOT):
+    """Run `gunicorn -c gunicorn.conf.py ARGS wsgi:app` in ``root`` (the repository, or a copy of it) with
+    ``settings`` as its environment (no CARDPAY_/VITE_ variables of this process leak in) until /health
+    answers; yield its base URL; stop it afterwards."""
     port = port or free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CARDPAY_", "VITE_"))}
     env.update({"PYTHONUNBUFFERED": "1", **settings})
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", *args, "--bind", f"127.0.0.1:{port}",
-                                 "wsgi:app"], cwd=ROOT, env=env, stdout=log,
+                                 "wsgi:app"], cwd=root, env=env, stdout=log,
                                 stderr=subprocess.STDOUT if stderr_to_log else subprocess.DEVNULL,
                                 start_new_session=True)
     base = f"http://127.0.0.1:{port}"

@@ -156,7 +156,6 @@ pay AS (
                              'payment_id', approved.id),
            'pending', 0, v.now, v.now
     FROM payer, approved, v WHERE v.receipt
-    RETURNING id
 ), original AS (
     SELECT w.id, w.payment_id FROM webhook_events w, v
     WHERE w.delivery_key = v.delivery_key AND w.processing_status NOT IN ({_states(records.UNFINISHED)})
@@ -167,11 +166,10 @@ pay AS (
     RETURNING id
 )
 SELECT recorded.id, approval.id, approved.id, approved.amount_cents, approved.currency, approved.return_page_at,
-       approved.outcome_known_at, approved.detection_method, approved.enrollment_id, NULL, NULL,
-       receipt.id, payer.learner_id, payer.email
-FROM recorded JOIN approved ON true JOIN approval ON true LEFT JOIN payer ON true LEFT JOIN receipt ON true
+       approved.outcome_known_at, approved.detection_method, approved.enrollment_id, NULL, NULL
+FROM recorded JOIN approved ON true JOIN approval ON true
 UNION ALL
-SELECT duplicate.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, original.id, original.payment_id, NULL, NULL, NULL
+SELECT duplicate.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, original.id, original.payment_id
 FROM duplicate JOIN original ON true
 """)
 
@@ -249,14 +247,13 @@ def receive(delivery, verified, received_at):
     if row is None:
         return None
     event_id, approval_id, payment_id, amount_cents, currency, return_page_at, outcome_known_at, method, \
-        enrollment_id, original_id, original_payment_id, receipt_id, learner_id, email = row
+        enrollment_id, original_id, original_payment_id = row
     if approval_id is None:
         return records.Taken("copy", event_id, original_id=original_id, original_payment_id=original_payment_id)
     payment = SimpleNamespace(id=payment_id, enrollment_id=enrollment_id, amount_cents=amount_cents, currency=currency,
                               return_page_at=clock.as_utc(return_page_at), outcome_known_at=clock.as_utc(outcome_known_at),
                               detection_method=method)
-    receipt = learner_delivery.receipt_payload(email, learner_id, payment_id) if receipt_id is not None else None
-    events = approvals.approval_events(payment, approval_id, "fast_track", processing_ms, receipt=receipt)
+    events = approvals.approval_events(payment, approval_id, "fast_track", processing_ms)
     return records.Taken("applied", event_id, payment_id, events)
 
 

@@ -32,11 +32,6 @@ def _queue(payload):
     outbox.enqueue(CHANNEL, payload, kind="message")
 
 
-def receipt_payload(email, learner_id, payment_id):
-    """Return what a receipt's outbox row holds: ids and the address only (its link is made at send time)."""
-    return {"kind": emails.RECEIPT, "to": email, "learner_id": learner_id, "payment_id": payment_id}
-
-
 # One light read (columns only: the models' joined relations are not needed here).
 _PAYER = (select(Learner.id, Learner.email, Learner.name, Payment.payer_name)
           .select_from(Payment).join(Enrollment, Payment.enrollment_id == Enrollment.id)
@@ -46,32 +41,27 @@ _PAYER = (select(Learner.id, Learner.email, Learner.name, Payment.payer_name)
 
 def queue_receipt(payment_id, enrollment_id):
     """Access was granted, in the caller's transaction: the paying name becomes the learner's and one
-    receipt is queued; return the receipt's payload (None when learner emails are off).
+    receipt is queued (none when learner emails are off). The row holds ids and the address only: its
+    sign-in link is made at send time.
 
     A grant calls this inside its own transaction, so the receipt commits (or not) with the access it
     confirms; PostgreSQL's one-statement callback path writes the same rows (callbacks/one_statement).
     """
     found = db.session.execute(_PAYER, {"payment_id": payment_id, "enrollment_id": enrollment_id}).first()
     if found is None:
-        return None
+        return
     learner_id, email, name, payer_name = found
     if payer_name and name != payer_name:  # the name typed on the payment that succeeded wins
         db.session.execute(update(Learner).where(Learner.id == learner_id).values(name=payer_name)
                            .execution_options(synchronize_session=False))
-    if not current_app.config["LEARNER_EMAILS_ENABLED"]:
-        return None
-    payload = receipt_payload(email, learner_id, payment_id)
-    _queue(payload)
-    return payload
+    if current_app.config["LEARNER_EMAILS_ENABLED"]:
+        _queue({"kind": emails.RECEIPT, "to": email, "learner_id": learner_id, "payment_id": payment_id})
 
 
-_LEFT_TO_US = object()
-
-
-def on_enrollment_activated(sender, enrollment_id, payment_id=None, receipt=_LEFT_TO_US, **_):
-    """Access was granted and committed. A grant queued its receipt in its own transaction (``receipt``:
-    its payload, or None with emails off); for one that left it to us (an operator's restore) queue it now."""
-    if receipt is _LEFT_TO_US and payment_id is not None:
+def on_enrollment_activated(sender, enrollment_id, payment_id=None, receipt_queued=False, **_):
+    """Access was granted and committed. An approval queued its receipt in its own transaction
+    (``receipt_queued``); for a grant that did not (an operator's restore) queue it now."""
+    if not receipt_queued and payment_id is not None:
         queue_receipt(payment_id, enrollment_id)
 
 

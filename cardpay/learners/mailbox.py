@@ -4,7 +4,9 @@ links. The outbox is in the database, so every worker of `gunicorn -w N` shows t
 in production (the sandbox is off there).
 
 An outbox row holds ids and the address only; its email (with a one-time sign-in link of its own) is
-built the first time this process shows the row, and kept, so reloading the page makes no new links.
+built the first time a process shows the row, and kept by that process, so reloading the page on it
+makes no new link (under `gunicorn -w N` each worker builds its own). With the sandbox on over copied
+data, the page would make links for the learners of that data too: it is for development only.
 """
 
 import threading

@@ -124,21 +124,22 @@ def apply_success(payment, method, outcome_known_at=None, actor="system", reason
                  details=dict(zip(APPROVAL_AUDIT["keys"], (approval_id, method, processing_ms))))
     # The receipt commits with the access it confirms (never lost between commit and publish); a person
     # who accepted a second payment granted nothing new: no receipt, no enrollment_activated.
-    receipt = delivery.queue_receipt(payment.id, payment.enrollment_id) if granted else None
-    events = [event for event in approval_events(payment, approval_id, method, processing_ms, actor, receipt)
+    if granted:
+        delivery.queue_receipt(payment.id, payment.enrollment_id)
+    events = [event for event in approval_events(payment, approval_id, method, processing_ms, actor)
               if granted or event[0] is not signals.enrollment_activated]
     return Decision("approved", payment=payment, approval_id=approval_id, events=events)
 
 
-def approval_events(payment, approval_id, method, processing_ms, actor="system", receipt=None):
+def approval_events(payment, approval_id, method, processing_ms, actor="system"):
     """Return the events of a granted approval, for ``payment`` as the approval left it.
 
     ``payment`` needs id, enrollment_id, amount_cents, currency, return_page_at, outcome_known_at and
-    detection_method; ``receipt`` is the payload of the receipt the grant queued (None: emails are off).
+    detection_method. Every grant queues its receipt in its own transaction (``receipt_queued``).
     """
     events = [
         (signals.enrollment_activated, {"enrollment_id": payment.enrollment_id, "payment_id": payment.id,
-                                        "method": method, "actor": actor, "receipt": receipt}),
+                                        "method": method, "actor": actor, "receipt_queued": True}),
         (signals.payment_succeeded, {"payment_id": payment.id, "amount_cents": payment.amount_cents,
                                      "currency": payment.currency, "method": method}),
         (signals.approval_granted, {"payment_id": payment.id, "approval_id": approval_id, "method": method,
