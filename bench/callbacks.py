@@ -40,7 +40,7 @@ def parse_args(argv=None):
     parser.add_argument("--payments", type=int, help="payments to pre-create (default: enough for every run)")
     parser.add_argument("--gunicorn-conf", choices=("pinned", "shipped"), default="pinned",
                         help="pinned: 2 sync workers, no recycling (bench/gunicorn.conf.py); shipped: the repo's "
-                             "gunicorn.conf.py with 2 workers (gthread, preload, max_requests) — floors and cardpay alike")
+                             "gunicorn.conf.py with 2 workers (gthread threads, rare recycling) — floors and cardpay alike")
     parser.add_argument("--profile", action="store_true",
                         help="sample cardpay's workers with py-spy during each scenario and print the hot frames")
     args = parser.parse_args(argv)
