@@ -234,13 +234,7 @@ class Gunicorn:
     def workers_cpu_seconds(self):
         """Return the CPU seconds every worker has used, those already recycled included (the master's
         reaped children), so a figure stays right under the shipped config's max_requests."""
-        reaped = 0
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-        return cpu_seconds(self.worker_pids()) + reaped
+        return cpu_seconds(self.worker_pids()) + cpu_seconds([self.proc.pid], fields=(13, 14))  # cutime, cstime
 
     def stop(self):
         """Stop the master and its workers (SIGTERM, then SIGKILL after 10 s)."""
@@ -260,15 +254,16 @@ class Gunicorn:
         self.stop()
 
 
-def cpu_seconds(pids):
-    """Return the CPU seconds (user + system) the given processes have used so far (gone ones count 0)."""
+def cpu_seconds(pids, fields=(11, 12)):
+    """Return the CPU seconds the given processes have used so far (gone ones count 0): user + system by
+    default (utime, stime), or other /proc/<pid>/stat fields (counted after the command's closing paren)."""
     total = 0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+        total += sum(int(stat[field]) for field in fields)
     return total / os.sysconf("SC_CLK_TCK")
 
 

@@ -6,22 +6,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from cardpay.admin import auth
 from cardpay.core.extensions import db
 from cardpay.models import Enrollment, Payment
 from tests.admin.admin_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, Seed
+from tests.browser.browser_helpers import SLUG, TITLE, open_shop
 
 pytestmark = pytest.mark.browser
-SLUG, TITLE = "intro-to-python", "Intro To Python"
 SLOW_MS = 45_000  # a manual-review page checks every 15 s; a loaded machine gets three tries
-
-
-def open_shop(app, admin=False):
-    with app.app_context():
-        Seed().course(SLUG, price=49900)
-        if admin:
-            auth.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
-        db.session.commit()
 
 
 def buy(page, base_url, email, shoot):

@@ -8,24 +8,15 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from cardpay.admin import auth
 from cardpay.alerting import outbox
 from cardpay.core.extensions import db
 from cardpay.models import Payment
-from tests.admin.admin_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, Seed
+from tests.admin.admin_helpers import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.browser.browser_helpers import SLUG, TITLE, open_shop
 from tests.browser.conftest import ARGS, CHROMIUM, TIMEOUT_MS
+from tests.learners.learner_helpers import LINK
 
 pytestmark = pytest.mark.browser
-SLUG, TITLE = "intro-to-python", "Intro To Python"
-LINK = re.compile(r"(http://[^\s\"<>]+/account/sign-in/[A-Za-z0-9_-]+)")
-
-
-def open_shop(app, admin=False):
-    with app.app_context():
-        Seed().course(SLUG, price=49900)
-        if admin:
-            auth.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
-        db.session.commit()
 
 
 def enroll(page, base_url, email):

@@ -9,10 +9,8 @@ from cardpay.core.extensions import db
 from tests.admin.admin_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, Seed, sign_in
 
 
-@pytest.fixture
-def fuzz_app(app_factory):
-    """An app holding a paid payment, a review item and an alert, so fuzzed requests can reach real rows."""
-    app = app_factory()
+def _seed_rows(app):
+    """Give fuzzed requests real rows to reach: a paid payment (its token in FUZZ_TOKEN), a review item, an alert."""
     with app.app_context():
         seed = Seed()
         app.config["FUZZ_TOKEN"] = seed.payment(status="succeeded").token
@@ -20,6 +18,12 @@ def fuzz_app(app_factory):
         seed.alert(severity="critical")
         db.session.commit()
     return app
+
+
+@pytest.fixture
+def fuzz_app(app_factory):
+    """An app holding a paid payment, a review item and an alert, so fuzzed requests can reach real rows."""
+    return _seed_rows(app_factory())
 
 
 @pytest.fixture
@@ -61,10 +65,4 @@ class Served:
 def served(live_app):
     """cardpay served over HTTP on loopback, holding a paid payment, a review item and an alert."""
     app, server = live_app()
-    with app.app_context():
-        seed = Seed()
-        app.config["FUZZ_TOKEN"] = seed.payment(status="succeeded").token
-        seed.review(seed.payment(status="pending"))
-        seed.alert(severity="critical")
-        db.session.commit()
-    return Served(app, server.url)
+    return Served(_seed_rows(app), server.url)
