@@ -2,6 +2,8 @@
 every card-like run. Both mask a real card number and never leak a configured secret."""
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from cardpay.core import redaction
 
@@ -34,3 +36,43 @@ def test_security_codes_are_masked_when_stored_and_secret_pairs_when_logged():
 def test_a_remembered_secret_is_redacted_wherever_it_appears():
     redaction.remember_secrets(["s3cr3t-value-for-test"])
     assert redaction.redact("sent with s3cr3t-value-for-test inside") == "sent with [redacted] inside"
+
+
+# The word checks before SECRET_PAIR and SECURITY_CODE_FIELD only skip work: with or without them the
+# result must be the same, for any text, including the letters IGNORECASE treats as others (ſ, K, ı, İ).
+_PIECES = ["secret", "SeCrEt", "paſsword", "passwd", "token", "IK-SIGN", "sİgnature", "sıgnature", "authorization",
+           "api_key", "Api-Key", "cvv", "CVC2", "csc", "security code", "card_verification_value", "bearer ",
+           "cpk_abcdef123", "=", ": ", '"', "'", " ", ",", "4242424242424242", "x", "é", "ß", "\u0307", "K"]
+
+
+def _unconditional_redact(text):
+    text = redaction.mask_every_card_like(text)
+    text = redaction.SECRET_PAIR.sub(
+        lambda m: f"{m.group('key')}{m.group('quote')}{m.group('scheme') or ''}{redaction.REDACTED}", text)
+    text = redaction.BEARER.sub(lambda m: f"{m.group(1)}{redaction.REDACTED}", text)
+    text = redaction.ACCESS_API_KEY.sub("cpk_" + redaction.REDACTED, text)
+    for secret in redaction._secret_values:
+        text = text.replace(secret, redaction.REDACTED)
+    return text
+
+
+@settings(max_examples=400, deadline=None)
+@example("paſsword=hunter2")
+@example("sİgnature: abc, cvv=123")
+@example("IK-SıGN=abc; ſecurity code: 123")
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=4)), max_size=12).map("".join))
+def test_the_word_checks_change_no_result(text):
+    assert redaction.redact(text) == _unconditional_redact(text)
+    unchecked = redaction.SECURITY_CODE_FIELD.sub(lambda m: m.group(1) + '"' + redaction.REDACTED + '"',
+                                                  _cards_masked(text))
+    assert redaction.mask_card_data(text) == unchecked
+
+
+def _cards_masked(text):
+    """mask_card_data's card step alone (the part before its security-code step)."""
+    text = text.replace("\x00", "\ufffd")
+    pieces, last = [], 0
+    for match, digits in redaction._card_matches(text):
+        pieces += [text[last:match.start()], f"[card ****{digits[-4:]}]"]
+        last = match.end()
+    return "".join(pieces + [text[last:]])
