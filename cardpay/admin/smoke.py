@@ -7,8 +7,6 @@ call with a 4xx), and the dashboard and admin API refusing anyone who is not sig
 import json
 from dataclasses import dataclass
 
-import requests
-
 USER_AGENT = "cardpay-verify-deployment"
 # A callback without IK-APPID / IK-SIGN: a deployment that accepts it would accept forgeries.
 UNSIGNED_CALLBACK = {"paylinkID": "verify-deployment-unsigned", "status": "SUCCESS",
@@ -82,6 +80,8 @@ CHECKS = (("home page", _home), ("health", _health), ("configuration", _config),
 
 def run(base_url, timeout=10.0):
     """Run every smoke check against base_url; an unreachable endpoint is a failed check, not a crash."""
+    import requests  # here, not at every worker's start: only the smoke-test command uses it
+
     results = []
     with requests.Session() as session:
         session.headers["User-Agent"] = USER_AGENT

@@ -7,15 +7,15 @@ http://0x7f.1/, IPv4-mapped IPv6 is judged by its IPv4 address, and 6to4 and Ter
 the IPv4 addresses they wrap). The request then connects to the
 address that was checked, keeping the Host header and the TLS server name, so a DNS answer that changes
 between check and connect cannot redirect it. Redirects are never followed.
+
+urllib3 is imported by the first POST, not at every worker's start: a worker that only takes callbacks
+may never send one.
 """
 
 import ipaddress
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-import certifi
-import urllib3
 
 
 class UnsafeURL(ValueError):
@@ -105,6 +105,8 @@ def check(url, allow_private=False):
 
 def post(url, body, headers, *, allow_private=False, timeout=10.0):
     """POST bytes to a guarded URL without following redirects; return the status or raise SendFailed."""
+    import urllib3
+
     target = check(url, allow_private)
     error = None
     for address in target.addresses:  # only addresses that passed the check, in resolver order
@@ -125,6 +127,9 @@ def post(url, body, headers, *, allow_private=False, timeout=10.0):
 
 
 def _post_to(target, address, body, headers, timeout):
+    import certifi
+    import urllib3
+
     options = {"timeout": urllib3.Timeout(connect=timeout, read=timeout), "retries": False, "maxsize": 1}
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(address, target.port, server_hostname=target.host,

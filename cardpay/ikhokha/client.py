@@ -6,15 +6,14 @@ and refused: our request or credentials are wrong). A connection failure is retr
 nothing can have reached iKhokha (refused, unresolvable, connect timeout), or for getStatus, which
 is safe to repeat; a read timeout or a dropped connection after sending a payment request is not
 retried, because the paylink may have been created.
+
+requests and tenacity are imported when a client is made, not at every worker's start: a worker that
+only takes callbacks never calls iKhokha.
 """
 
 import json
 import logging
 from urllib.parse import quote, urlsplit
-
-import requests
-from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from cardpay.core.errors import GatewayRejected, GatewayUnavailable
 from cardpay.ikhokha import signing
@@ -25,6 +24,9 @@ CONNECT_TIMEOUT, READ_TIMEOUT = 3.05, 10
 
 def never_reached(exc):
     """Tell whether a connection error happened before any byte of the request left us."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
     if isinstance(exc, requests.ConnectTimeout):
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
@@ -46,6 +48,8 @@ class IkhokhaClient:
         self.secret = secret or ""
         self.timeout = timeout
         self.attempts = attempts
+        import requests
+
         self.session = requests.Session()
 
     @classmethod
@@ -99,6 +103,9 @@ class IkhokhaClient:
         return answer
 
     def _send(self, method, url, headers, body):
+        import requests
+        from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
         retryable = (lambda exc: isinstance(exc, requests.ConnectionError)) if method == "GET" else (
             lambda exc: isinstance(exc, requests.ConnectionError) and never_reached(exc))
 

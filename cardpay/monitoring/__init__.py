@@ -4,9 +4,9 @@ request hooks, rollups and their reads, histograms, business rollups, the error-
 
 def init_app(app):
     """Connect the receivers, give the app its worker buffer and request hooks, and serve /metrics."""
-    from cardpay.monitoring import prometheus, receivers, request_hooks, worker_buffer
+    from cardpay.monitoring import receivers, request_hooks, scrape, worker_buffer
 
     receivers.connect()
     worker_buffer.init_app(app)
     request_hooks.init_app(app)
-    app.register_blueprint(prometheus.bp)
+    app.register_blueprint(scrape.bp)

@@ -1,4 +1,4 @@
-"""GET /metrics: a Prometheus collector that reads cardpay's figures from the database at scrape time.
+"""The Prometheus collector behind GET /metrics: cardpay's figures read from the database at scrape time.
 
 Under gunicorn each worker is a separate process, so in-memory counters would show whichever worker
 answered the scrape. Every figure here is read from tables all workers write, so any worker reports
@@ -9,22 +9,18 @@ process (receiver failures, rows dropped) are added to the totals as they change
 every worker and do not multiply with worker restarts. Scrape one target per deployment: every
 worker and host reports the same database-backed totals.
 
-The figures include revenue, so a scrape needs METRICS_BEARER_TOKEN as a bearer token or an address
-in METRICS_ALLOWED_IPS; with neither configured, /metrics stays open outside production and refuses
-every caller in production.
+monitoring/scrape serves the route and decides who may read it; it loads this module (and
+prometheus_client with it) on the first scrape, so a worker that only takes callbacks never imports it.
 """
 
-import hmac
 import logging
 
-from flask import Blueprint, Response, current_app, request
+from flask import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 from sqlalchemy import func, select
 
-from cardpay.core import client_ip
-from cardpay.core.errors import error_response
 from cardpay.core.extensions import db
 from cardpay.models import (
     AlertDelivery,
@@ -36,7 +32,6 @@ from cardpay.models.monitoring import SEVERITIES, STAGES
 from cardpay.monitoring import totals, worker_buffer
 
 log = logging.getLogger(__name__)
-bp = Blueprint("monitoring", __name__)
 VERSION = "0.2.0"  # keep in step with setup.cfg
 # The per-process figures (totals' names), summed over every worker that ever ran: (exported name, help).
 PROCESS_COUNTERS = (
@@ -165,31 +160,8 @@ def _family(family, pairs):
     return family
 
 
-def _scrape_allowed():
-    """Tell whether this caller may read /metrics (see the module docstring)."""
-    config = current_app.config
-    token, networks = config["METRICS_BEARER_TOKEN"], config["METRICS_ALLOWED_IPS"]
-    if networks and client_ip.is_allowed(client_ip.of_request(), networks):
-        return True
-    if token:
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
-    return not networks and config["CARDPAY_ENV"] != "production"
-
-
-@bp.before_request
-def guard_metrics():
-    """Refuse a scrape without the bearer token or an allowed address (401 in the JSON envelope)."""
-    if not _scrape_allowed():
-        response = error_response(401, "unauthorized", "/metrics needs its bearer token or an allowed address.")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
-        return response
-    return None
-
-
-@bp.get("/metrics")
-def metrics():
-    """Answer a Prometheus scrape with figures that are the same whichever worker answers."""
+def exposition():
+    """Return the answer to a scrape: every figure, in Prometheus' text format."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(CardpayCollector())
     return Response(generate_latest(registry), mimetype=None, content_type=CONTENT_TYPE_LATEST)

@@ -13,7 +13,6 @@ import functools
 import json
 import os
 
-from prometheus_client.utils import floatToGoString
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -44,6 +43,8 @@ def _series(name, labels):
 @functools.lru_cache(maxsize=256)
 def _stage_series(operation):
     """Return the series keys of one stage: count, sum, exceeded, and (bound in ms, key) per bucket."""
+    from prometheus_client.utils import floatToGoString  # loaded at the first flush, not at every worker start
+
     labels = {"operation": operation}
     return (_key("stage_count", labels), _key("stage_sum_ms", labels), _key("stage_exceeded", labels),
             tuple((bound * 1000, _key("stage_bucket", {**labels, "le": floatToGoString(bound)}))

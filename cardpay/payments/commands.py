@@ -4,7 +4,6 @@ import threading
 import uuid
 
 import click
-import requests
 from flask import current_app
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -141,6 +140,8 @@ def _report(purchase, where):
 @click.option("--wait", default=30.0, show_default=True, type=click.FloatRange(min=1), help="Seconds to wait for access.")
 def simulate_payment_command(card, slug, base_url, wait):
     """Buy a course through the sandbox gateway over real HTTP, printing each stage's time."""
+    import requests  # here, not at every worker's start: only this command uses it
+
     from cardpay.ikhokha.sandbox.shopper import PurchaseError, buy
 
     if slug is None:

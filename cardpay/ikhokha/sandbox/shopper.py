@@ -10,8 +10,6 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-import requests
-
 CSRF_FIELD = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 
 
@@ -47,6 +45,8 @@ def _timed(purchase, name, started):
 def buy(base_url, slug, card="4242424242424242", email="learner@example.com", name="Demo Learner",
         wait_seconds=30.0, poll_seconds=0.05):
     """Buy one course; return a Purchase (raise PurchaseError when a step answers unexpectedly)."""
+    import requests  # here, not at start: only the CLI and the tests buy courses
+
     purchase = Purchase()
     base_url = base_url.rstrip("/")
     with requests.Session() as browser:
