@@ -7,7 +7,8 @@ bench/callbacks.py compares whole runs taken a minute apart, and this machine's 
 than a feature costs. Here every config is its own cardpay app in one process, on one database, and
 the configs take turns: a block of 100 callbacks each, round after round, so drift falls on all of
 them alike. Each block is timed by the process's CPU clock (the monitoring buffer is flushed inside
-the block, so its writing is counted) and by the CPU the database's backends used meanwhile
+the block, so its writing is counted; the heap built before the first block is frozen, as a gunicorn
+worker's is) and by the CPU the database's backends used meanwhile
 (/proc, 10 ms ticks: the figure is a sum over many blocks). Requests go straight to the WSGI app:
 no HTTP server, no gunicorn, so these are the costs cardpay adds, not the whole request's.
 
@@ -19,6 +20,7 @@ audit row, the learner's receipt).
 
 import argparse
 import contextlib
+import gc
 import io
 import logging
 import os
@@ -108,6 +110,8 @@ def measure(url, kind, rounds):
             drive(app, environs(mine[20:], common.SECRET))  # the originals the copies repeat
         worker_buffer.flush(app)
         work[name] = environs(mine[20:], KINDS[kind])
+    gc.collect()
+    gc.freeze()  # as each gunicorn worker does once its app is built (gunicorn.conf.py post_worker_init)
     cardpay_log = logging.getLogger("cardpay")
     spent = {name: [0.0, 0.0, set()] for name in apps}
     for block in range(rounds):
@@ -120,6 +124,7 @@ def measure(url, kind, rounds):
             worker_buffer.flush(app)
             spent[name][0] += time.process_time() - cpu_before
             spent[name][1] += common.cpu_seconds(backends) - pg_before
+    gc.unfreeze()
     for app in apps.values():
         with app.app_context():
             from cardpay.core.extensions import db
