@@ -33,10 +33,11 @@ keepalive = 5
 max_requests = 20000
 max_requests_jitter = 2000
 
-# Each worker imports and builds the app itself (~0.6 s here, mostly Flask, SQLAlchemy and the other
-# libraries), so `systemctl reload` (HUP) starts workers on the newly deployed code: with the app
-# preloaded in the master, a HUP would fork new workers from the old code. Recycles are rare (above),
-# so their start-up cost barely shows (bench/callbacks --gunicorn-conf shipped, docs/benchmarks.md).
+# Each worker imports and builds the app itself (~0.5 s here, mostly Flask, SQLAlchemy and the other
+# libraries the request path uses; the rest load on first use), so `systemctl reload` (HUP) starts
+# workers on the newly deployed code: with the app preloaded in the master, a HUP would fork new
+# workers from the old code. Recycles are rare (above), so their start-up cost barely shows
+# (bench/callbacks --gunicorn-conf shipped, docs/benchmarks.md).
 preload_app = False
 
 # X-Forwarded-Proto is honoured only from the proxy on this host; the client IP for callbacks is

@@ -43,13 +43,13 @@ class IkhokhaClient:
     """A signed client for one iK Pay application; close it (or use ``with``) when done."""
 
     def __init__(self, base_url, app_id, secret, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), attempts=3):
+        import requests
+
         self.base_url = base_url.rstrip("/")
         self.app_id = app_id or ""
         self.secret = secret or ""
         self.timeout = timeout
         self.attempts = attempts
-        import requests
-
         self.session = requests.Session()
 
     @classmethod
